@@ -1,0 +1,21 @@
+// Linux interfaces Swift cannot call directly: variadic functions (prctl) get fixed-arity
+// wrappers here. libc only.
+#ifndef FTINIT_CLINUX_H
+#define FTINIT_CLINUX_H
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <fcntl.h>
+
+// pipe2 is a GNU extension the Glibc module does not export.
+int pipe2(int pipefd[2], int flags);
+
+/// A pipe whose both ends are close-on-exec, created atomically.
+static inline int ftinit_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+static inline int ftinit_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+#endif

@@ -1,0 +1,68 @@
+/// What the command line asks for. Parsing is pure so it can be tested without running.
+public enum Command: Equatable {
+    case run(configPath: String)
+    case single(argv: [String])
+    case check(configPath: String)
+    case version
+    case help
+    /// A usage error: the message, then usage on stderr, exit 64.
+    case usageError(String)
+
+    public static let defaultConfigPath = "/etc/ftinit.conf"
+
+    /// `arguments` excludes the program name; `environment` supplies FTINIT_CONFIG.
+    public static func parse(_ arguments: [String], environment: [String: String]) -> Command {
+        let defaultPath = environment["FTINIT_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultConfigPath
+        guard let first = arguments.first else { return .run(configPath: defaultPath) }
+        let rest = Array(arguments.dropFirst())
+        switch first {
+        case "--":
+            return rest.isEmpty ? .usageError("'--' must be followed by a command") : .single(argv: rest)
+        case "run":
+            return configOption(rest, default: defaultPath).map(Command.run) ?? usage(rest, of: "run")
+        case "check":
+            return configOption(rest, default: defaultPath).map(Command.check) ?? usage(rest, of: "check")
+        case "version", "--version":
+            return rest.isEmpty ? .version : .usageError("version takes no arguments")
+        case "help", "-h", "--help":
+            return .help
+        default:
+            return .usageError(first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown command '\(first)'")
+        }
+    }
+
+    /// `[--config PATH | --config=PATH]`, or nil when the arguments are anything else.
+    static func configOption(_ arguments: [String], default path: String) -> String? {
+        switch arguments.count {
+        case 0:
+            return path
+        case 1 where arguments[0].hasPrefix("--config="):
+            let value = String(arguments[0].dropFirst("--config=".count))
+            return value.isEmpty ? nil : value
+        case 2 where arguments[0] == "--config" && !arguments[1].isEmpty:
+            return arguments[1]
+        default:
+            return nil
+        }
+    }
+
+    static func usage(_ arguments: [String], of command: String) -> Command {
+        if let option = arguments.first(where: { $0.hasPrefix("-") && $0 != "--config" && !$0.hasPrefix("--config=") }) {
+            return .usageError("unknown option '\(option)' for \(command)")
+        }
+        return .usageError("\(command) takes only --config PATH")
+    }
+
+    public static let usageText = """
+        usage: ftinit [run] [--config PATH]   supervise the services of PATH (default \(defaultConfigPath),
+                                              or $FTINIT_CONFIG); the container's PID 1
+               ftinit -- CMD [ARGS...]        run one command as PID 1: forward signals, reap zombies,
+                                              exit with its status (like tini)
+               ftinit check [--config PATH]   validate the config; print PATH:LINE: message per error
+               ftinit version                 print the version
+               ftinit help                    print this help
+
+        exit codes: a dead service's code or 128+signal; 64 usage error; 78 invalid config.
+        reference: docs/ftinit.md
+        """
+}

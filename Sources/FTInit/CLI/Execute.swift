@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import COpenSSL
+
+public let ftinitVersion = "0.1.0"
+
+/// Runs a parsed command and returns the process exit code.
+public func execute(_ command: Command) -> Int32 {
+    switch command {
+    case .run(let path):
+        return Supervisor.run(configPath: path)
+    case .single(let argv):
+        return SingleCommand.run(argv)
+    case .check(let path):
+        return check(path)
+    case .version:
+        let openssl = String(cString: OpenSSL_version(Int32(OPENSSL_VERSION)))
+        writeAll(STDOUT_FILENO, "ftinit \(ftinitVersion) (\(openssl))\n")
+        return 0
+    case .help:
+        writeAll(STDOUT_FILENO, Command.usageText + "\n")
+        return 0
+    case .usageError(let message):
+        writeAll(STDERR_FILENO, "ftinit: \(message)\n\(Command.usageText)\n")
+        return ExitCode.usage
+    }
+}
+
+/// `ftinit check`: every problem as `PATH:LINE: message`, or a one-line summary.
+func check(_ path: String) -> Int32 {
+    switch loadConfig(path: path, environment: environmentDictionary(currentEnvironment())) {
+    case .success(let config):
+        writeAll(STDOUT_FILENO, "\(path): OK: \(counted(config.services.count, "service")), \(counted(config.tasks.count, "task"))\n")
+        return 0
+    case .failure(let errors):
+        for diagnostic in errors.diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+        return ExitCode.config
+    }
+}
+
+/// `1 service`, `2 services`.
+func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }

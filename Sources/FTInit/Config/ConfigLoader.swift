@@ -1,0 +1,183 @@
+/// Turns an INI document into a `Config`, collecting every problem rather than the first.
+public struct ConfigLoader {
+    public let file: String
+    public let expander: Expander
+    private var diagnostics: [Diagnostic] = []
+
+    public init(file: String, environment: [String: String]) {
+        self.file = file
+        self.expander = Expander(environment: environment)
+    }
+
+    /// Parses and validates `text`; returns the config or all diagnostics, in line order.
+    public static func load(text: String, file: String, environment: [String: String]) -> Result<Config, ConfigErrors> {
+        var loader = ConfigLoader(file: file, environment: environment)
+        let (document, syntaxErrors) = IniParser.parse(text, file: file)
+        loader.diagnostics = syntaxErrors
+        let config = loader.build(document)
+        if loader.diagnostics.isEmpty { return .success(config) }
+        return .failure(ConfigErrors(loader.diagnostics.sorted { ($0.line ?? 0) < ($1.line ?? 0) }))
+    }
+
+    private mutating func fail(_ line: Int, _ message: String) {
+        diagnostics.append(Diagnostic(file: file, line: line, message: message))
+    }
+
+    private mutating func build(_ document: IniDocument) -> Config {
+        var config = Config(path: file)
+        var seen: [String: Int] = [:]  // "service web" -> line, for duplicates
+        for section in document.sections {
+            let id = section.kind + (section.name.map { " " + $0 } ?? "")
+            if let first = seen[id] {
+                fail(section.line, "duplicate section [\(id)] (first defined on line \(first))")
+                continue
+            }
+            seen[id] = section.line
+            rejectDuplicateKeys(section)
+            switch section.kind {
+            case "init":
+                if section.name != nil { fail(section.line, "[init] takes no name") }
+                readInit(section, into: &config)
+            case "service", "task":
+                if let program = readProgram(section) { config.programs.append(program) }
+            default:
+                fail(section.line, "unknown section [\(section.kind)] (expected init, service or task)")
+            }
+        }
+        checkDependencies(config.programs)
+        return config
+    }
+
+    private mutating func rejectDuplicateKeys(_ section: IniDocument.Section) {
+        var firstLine: [String: Int] = [:]
+        for entry in section.entries where !Self.repeatableKeys.contains(entry.key) {
+            if let first = firstLine[entry.key] {
+                fail(entry.line, "duplicate key '\(entry.key)' (first set on line \(first))")
+            } else {
+                firstLine[entry.key] = entry.line
+            }
+        }
+    }
+
+    static let repeatableKeys: Set<String> = ["env"]
+
+    private mutating func readInit(_ section: IniDocument.Section, into config: inout Config) {
+        for entry in section.entries {
+            switch entry.key {
+            case "stop-timeout":
+                if let span = timeSpan(entry) { config.stopTimeout = span }
+            case "log-prefix":
+                switch entry.value {
+                case "yes", "true", "on": config.logPrefix = true
+                case "no", "false", "off": config.logPrefix = false
+                default: fail(entry.line, "log-prefix must be yes or no, got '\(entry.value)'")
+                }
+            default:
+                fail(entry.line, "unknown key '\(entry.key)' in [init] (expected stop-timeout, log-prefix)")
+            }
+        }
+    }
+
+    static let serviceKeys = ["run", "user", "dir", "env", "after", "stop-signal", "stop-timeout"]
+    static let taskKeys = ["run", "user", "dir", "env", "after", "timeout"]
+
+    private mutating func readProgram(_ section: IniDocument.Section) -> Program? {
+        guard let kind = Program.Kind(rawValue: section.kind) else { return nil }
+        guard let name = section.name else {
+            fail(section.line, "[\(section.kind)] needs a name: [\(section.kind) NAME]")
+            return nil
+        }
+        guard Self.isValidName(name) else {
+            fail(section.line, "bad \(section.kind) name '\(name)' (use letters, digits, '_', '.', '-')")
+            return nil
+        }
+        var program = Program(kind: kind, name: name, line: section.line)
+        let allowed = kind == .service ? Self.serviceKeys : Self.taskKeys
+        var hasRun = false
+        for entry in section.entries {
+            guard allowed.contains(entry.key) else {
+                fail(entry.line, "unknown key '\(entry.key)' in [\(kind.rawValue) \(name)] (expected \(allowed.joined(separator: ", ")))")
+                continue
+            }
+            switch entry.key {
+            case "run":
+                hasRun = true
+                do {
+                    program.argv = try ArgvSplitter.split(entry.value, expander: expander)
+                    if program.argv.isEmpty { fail(entry.line, "run is empty") }
+                } catch {
+                    fail(entry.line, "run: \(error)")
+                }
+            case "user":
+                if let value = expanded(entry), !value.isEmpty { program.user = Located(value: value, line: entry.line) }
+            case "dir":
+                if let value = expanded(entry), !value.isEmpty { program.dir = Located(value: value, line: entry.line) }
+            case "env":
+                guard let value = expanded(entry) else { break }
+                if let eq = value.firstIndex(of: "="), Expander.isValidName(value[..<eq]) {
+                    program.env.append(value)
+                } else {
+                    fail(entry.line, "env must be KEY=VALUE with KEY a variable name, got '\(entry.value)'")
+                }
+            case "after":
+                program.after += entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                    .map { Located(value: String($0), line: entry.line) }
+            case "stop-signal":
+                if let number = SignalName.number(for: entry.value) {
+                    program.stopSignal = number
+                } else {
+                    fail(entry.line, "unknown signal '\(entry.value)' (expected a name like TERM, QUIT, INT, HUP)")
+                }
+            case "stop-timeout":
+                if let span = timeSpan(entry) { program.stopTimeout = span }
+            case "timeout":
+                if let span = timeSpan(entry) { program.timeout = span == .zero ? nil : span }
+            default:
+                break
+            }
+        }
+        if !hasRun { fail(section.line, "[\(kind.rawValue) \(name)] has no 'run' key") }
+        return program
+    }
+
+    private mutating func expanded(_ entry: IniDocument.Entry) -> String? {
+        do {
+            return try expander.expand(entry.value)
+        } catch {
+            fail(entry.line, "\(entry.key): \(error)")
+            return nil
+        }
+    }
+
+    private mutating func timeSpan(_ entry: IniDocument.Entry) -> TimeSpan? {
+        if let span = TimeSpan(parsing: entry.value) { return span }
+        fail(entry.line, "bad duration '\(entry.value)' for \(entry.key) (expected e.g. 500ms, 10s, 1m30s)")
+        return nil
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+    }
+
+    /// `after` must name defined programs, never the program itself, and must not loop.
+    private mutating func checkDependencies(_ programs: [Program]) {
+        let names = Set(programs.map(\.name))
+        var graphIsWhole = true
+        for program in programs {
+            for dependency in program.after {
+                if dependency.value == program.name {
+                    fail(dependency.line, "\(program.name) cannot come after itself")
+                    graphIsWhole = false
+                } else if !names.contains(dependency.value) {
+                    fail(dependency.line, "after names '\(dependency.value)', which is not a defined service or task")
+                    graphIsWhole = false
+                }
+            }
+        }
+        guard graphIsWhole else { return }
+        if let cycle = DependencyGraph(programs).cycle() {
+            let line = programs.first { $0.name == cycle[0] }?.after.first { $0.value == cycle[1] }?.line
+            fail(line ?? 0, "dependency cycle: \(cycle.joined(separator: " -> "))")
+        }
+    }
+}

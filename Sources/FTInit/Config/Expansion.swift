@@ -1,0 +1,79 @@
+/// `${VAR}` and `${VAR:-default}` substitution from an environment; `$$` is a literal `$`.
+/// A `$` followed by anything else is kept, so shell snippets like `$HOME` pass through.
+public struct Expander: Sendable {
+    public let environment: [String: String]
+
+    public init(environment: [String: String]) { self.environment = environment }
+
+    public enum Failure: Error, Equatable {
+        case undefined(String)
+        case unterminated
+        case badName(String)
+    }
+
+    /// The result of reading one `$...` form at the start of `text`.
+    enum Piece {
+        case literal(String)
+        case substituted(String)
+    }
+
+    /// Expands every reference in `text`.
+    public func expand(_ text: String) throws(Failure) -> String {
+        var output = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            output += rest[..<dollar]
+            rest = rest[dollar...]
+            switch try piece(at: &rest) {
+            case .literal(let s), .substituted(let s): output += s
+            }
+        }
+        return output + rest
+    }
+
+    /// Reads the `$` form at the start of `rest` and advances past it.
+    func piece(at rest: inout Substring) throws(Failure) -> Piece {
+        precondition(rest.first == "$")
+        let afterDollar = rest.dropFirst()
+        if afterDollar.first == "$" {
+            rest = afterDollar.dropFirst()
+            return .literal("$")
+        }
+        guard afterDollar.first == "{" else {
+            rest = afterDollar
+            return .literal("$")
+        }
+        let body = afterDollar.dropFirst()
+        guard let close = body.firstIndex(of: "}") else { throw .unterminated }
+        rest = body[body.index(after: close)...]
+        let reference = body[..<close]
+        let name: Substring
+        let fallback: Substring?
+        if let sep = reference.firstRange(of: ":-") {
+            name = reference[..<sep.lowerBound]
+            fallback = reference[sep.upperBound...]
+        } else {
+            name = reference
+            fallback = nil
+        }
+        guard Self.isValidName(name) else { throw .badName(String(reference)) }
+        if let value = environment[String(name)] { return .substituted(value) }
+        if let fallback { return .substituted(String(fallback)) }
+        throw .undefined(String(name))
+    }
+
+    static func isValidName(_ name: Substring) -> Bool {
+        guard let first = name.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
+        return name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+    }
+}
+
+extension Expander.Failure: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .undefined(let name): return "undefined variable ${\(name)} (set it, or write ${\(name):-default})"
+        case .unterminated: return "unterminated ${ (missing })"
+        case .badName(let reference): return "bad variable reference ${\(reference)}"
+        }
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+
+/// The single-threaded heart of ftinit: epoll for descriptors, a short list of timers.
+/// Nothing here blocks except `epoll_wait` itself, whose timeout is the next timer.
+public final class EventLoop {
+    private let epollFD: Int32
+    /// Handlers by fd, with a generation so events for a replaced fd are dropped.
+    private var handlers: [Int32: (generation: UInt32, action: () -> Void)] = [:]
+    private var nextGeneration: UInt32 = 0
+    private var timers: [(id: Int, deadline: Instant, action: () -> Void)] = []
+    private var nextTimerID = 0
+    private var events = [epoll_event](repeating: epoll_event(), count: 64)
+
+    public init() throws {
+        epollFD = try syscall("create epoll instance") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+    }
+
+    /// Calls `action` whenever `fd` is readable (or hung up).
+    public func watch(_ fd: Int32, _ action: @escaping () -> Void) throws {
+        nextGeneration &+= 1
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue
+        event.data.u64 = UInt64(nextGeneration) << 32 | UInt64(UInt32(bitPattern: fd))
+        try syscall("watch fd \(fd)") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
+        handlers[fd] = (nextGeneration, action)
+    }
+
+    /// Stops watching `fd`; call before closing it.
+    public func unwatch(_ fd: Int32) {
+        guard handlers.removeValue(forKey: fd) != nil else { return }
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    }
+
+    /// Runs `action` once, at `deadline`. Returns an id for `cancel`.
+    @discardableResult
+    public func schedule(at deadline: Instant, _ action: @escaping () -> Void) -> Int {
+        nextTimerID += 1
+        timers.append((nextTimerID, deadline, action))
+        return nextTimerID
+    }
+
+    public func cancel(_ id: Int) {
+        timers.removeAll { $0.id == id }
+    }
+
+    /// Waits for the next event or timer and runs what is due.
+    public func runOnce() throws {
+        let timeout: Int32
+        if let next = timers.map(\.deadline).min() {
+            timeout = Int32(clamping: next.since(.now()).milliseconds)
+        } else {
+            timeout = -1
+        }
+        let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
+        if count < 0 {
+            if errno == EINTR { return }
+            throw SystemError("wait for events")
+        }
+        for event in events.prefix(Int(count)) {
+            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.data.u64))
+            let generation = UInt32(truncatingIfNeeded: event.data.u64 >> 32)
+            if let handler = handlers[fd], handler.generation == generation { handler.action() }
+        }
+        runDueTimers()
+    }
+
+    private func runDueTimers() {
+        let now = Instant.now()
+        let due = timers.filter { $0.deadline <= now }
+        timers.removeAll { $0.deadline <= now }
+        for timer in due { timer.action() }
+    }
+}

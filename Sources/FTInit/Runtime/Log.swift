@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// ftinit's own events: one line each on stderr, `ftinit: LEVEL EVENT key=value ...`.
+public enum Log {
+    public enum Level: String { case info, warn, error }
+
+    public static func event(_ level: Level, _ event: String, _ fields: String...) {
+        var line = "ftinit: \(level.rawValue) \(event)"
+        for field in fields { line += " " + field }
+        writeAll(STDERR_FILENO, line + "\n")
+    }
+
+    /// `key=value`, with the value double-quoted when it holds blanks, quotes or is empty.
+    public static func field(_ key: String, _ value: String) -> String {
+        let plain = !value.isEmpty && !value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\t" || $0 == "\n" })
+        if plain { return "\(key)=\(value)" }
+        var escaped = ""
+        for c in value {
+            switch c {
+            case "\"", "\\": escaped += "\\\(c)"
+            case "\n": escaped += "\\n"
+            default: escaped.append(c)
+            }
+        }
+        return "\(key)=\"\(escaped)\""
+    }
+}

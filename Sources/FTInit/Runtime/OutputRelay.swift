@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+
+/// Copies one child stream (the read end of its stdout or stderr pipe) to ftinit's own,
+/// prefixing every line with `NAME | `. Lines are emitted whole; a line longer than
+/// `maxLine` is cut into prefixed pieces; a final partial line is flushed at end of stream.
+public final class OutputRelay {
+    public let fd: Int32
+    private let prefix: [UInt8]
+    private let destination: Int32
+    private var pending: [UInt8] = []
+    static let maxLine = 4096
+    private static let chunk = 65536
+
+    public init(fd: Int32, prefix: String, destination: Int32) {
+        self.fd = fd
+        self.prefix = Array(prefix.utf8)
+        self.destination = destination
+    }
+
+    /// Reads what is available. Returns false at end of stream (the fd can be closed).
+    public func readAvailable() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: Self.chunk)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 {
+                pending += buffer[..<n]
+                emitCompleteLines()
+                if n < buffer.count { return true }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && errno == EAGAIN {
+                return true
+            } else {
+                flush()  // EOF, or an error that ends the stream just the same
+                return false
+            }
+        }
+    }
+
+    private func emitCompleteLines() {
+        let newline = UInt8(ascii: "\n")
+        var start = 0
+        while start < pending.count {
+            if let end = pending[start...].firstIndex(of: newline), end - start <= Self.maxLine {
+                emit(pending[start...end], addNewline: false)
+                start = end + 1
+            } else if pending.count - start >= Self.maxLine {
+                emit(pending[start..<start + Self.maxLine], addNewline: true)
+                start += Self.maxLine
+            } else {
+                break
+            }
+        }
+        pending.removeFirst(start)
+    }
+
+    public func flush() {
+        if !pending.isEmpty { emit(pending[...], addNewline: true) }
+        pending.removeAll()
+    }
+
+    private func emit(_ line: ArraySlice<UInt8>, addNewline: Bool) {
+        var out = prefix
+        out += line
+        if addNewline { out.append(UInt8(ascii: "\n")) }
+        out.withUnsafeBytes { writeAll(destination, $0) }
+    }
+}
+
+/// The relays of every child whose output ftinit prefixes, wired into the event loop.
+public final class OutputRouter {
+    private let loop: EventLoop
+    private var relays: [Int32: OutputRelay] = [:]
+
+    public init(loop: EventLoop) { self.loop = loop }
+
+    /// Creates the stdout and stderr pipes for a child named `name`; returns their write ends,
+    /// which the caller hands to the child and then closes.
+    public func attach(name: String) throws -> (stdout: Int32, stderr: Int32) {
+        let out = try relayPipe(prefix: "\(name) | ", destination: STDOUT_FILENO)
+        let err = try relayPipe(prefix: "\(name) | ", destination: STDERR_FILENO)
+        return (out, err)
+    }
+
+    private func relayPipe(prefix: String, destination: Int32) throws -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        try syscall("create output pipe") { ftinit_pipe_cloexec(&ends) }
+        try setNonBlocking(ends[0])
+        let relay = OutputRelay(fd: ends[0], prefix: prefix, destination: destination)
+        relays[ends[0]] = relay
+        try loop.watch(ends[0]) { [unowned self] in
+            if !relay.readAvailable() { self.detach(relay) }
+        }
+        return ends[1]
+    }
+
+    private func detach(_ relay: OutputRelay) {
+        loop.unwatch(relay.fd)
+        close(relay.fd)
+        relays[relay.fd] = nil
+    }
+
+    /// Copies out whatever the children left in their pipes, then flushes partial lines:
+    /// called last, once every child is gone, so no output is lost at exit.
+    public func drainAll() {
+        for relay in relays.values {
+            _ = relay.readAvailable()
+            relay.flush()
+            detach(relay)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How a child ended, decoded from a `waitpid` status.
+public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    /// The shell convention: the exit code, or 128 + signal number.
+    public var shellCode: Int32 {
+        switch self {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        }
+    }
+
+    /// `code=3` or `signal=KILL`, for log lines.
+    public var description: String {
+        switch self {
+        case .exited(let code): return "code=\(code)"
+        case .signaled(let signal): return "signal=\(SignalName.name(of: signal))"
+        }
+    }
+}
+
+/// Collects every child that has ended: `waitpid(-1, WNOHANG)` until nothing is left,
+/// because one SIGCHLD can stand for many exits.
+public func reapChildren() -> [(pid: pid_t, status: ExitStatus)] {
+    var reaped: [(pid: pid_t, status: ExitStatus)] = []
+    while true {
+        var status: Int32 = 0
+        let pid = waitpid(-1, &status, WNOHANG)
+        if pid > 0 {
+            reaped.append((pid, ExitStatus(waitStatus: status)))
+        } else if pid < 0 && errno == EINTR {
+            continue
+        } else {
+            return reaped  // 0: children remain but none has ended; ECHILD: no children at all
+        }
+    }
+}
+
+/// Kills and reaps the processes still parented to ftinit (orphans that outlived their
+/// service), so nothing survives it even when it is not PID 1. They are unreaped children,
+/// so their pids cannot have been reused.
+public func killRemainingChildren() {
+    let me = getpid()
+    for pid in childPIDs(of: me) { kill(pid, SIGKILL) }
+    while true {
+        var status: Int32 = 0
+        let pid = waitpid(-1, &status, 0)
+        if pid < 0 && errno == EINTR { continue }
+        if pid <= 0 { return }
+    }
+}
+
+/// Reads /proc/PID/stat of every process and keeps those whose parent is `parent`.
+func childPIDs(of parent: pid_t) -> [pid_t] {
+    guard let dir = opendir("/proc") else { return [] }
+    defer { closedir(dir) }
+    var children: [pid_t] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        guard let pid = pid_t(name), let stat = readFile("/proc/\(name)/stat") else { continue }
+        // The command name in parentheses may hold spaces: fields start after the last ')'.
+        guard let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, pid_t(fields[1]) == parent { children.append(pid) }
+    }
+    return children
+}

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+
+/// ftinit receives signals through a signalfd only: every catchable signal is blocked and
+/// read as data in the event loop, so no handler ever runs in the middle of other code.
+public final class SignalReader {
+    public let fd: Int32
+
+    /// Signals that report a fault in ftinit itself: blocking them would hide a crash.
+    static let synchronous: Set<Int32> = [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT]
+
+    public init() throws {
+        var set = sigset_t()
+        sigfillset(&set)
+        for signal in Self.synchronous { sigdelset(&set, signal) }
+        try syscall("block signals") { sigprocmask(SIG_SETMASK, &set, nil) }
+        fd = try syscall("create signalfd") { signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC)) }
+    }
+
+    /// The signals that arrived since the last call (each standard signal at most once).
+    public func drain() -> [Int32] {
+        var received: [Int32] = []
+        var info = signalfd_siginfo()
+        while read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+            received.append(Int32(bitPattern: info.ssi_signo))
+        }
+        return received
+    }
+}
+
+/// Registers ftinit as child subreaper when it is not PID 1, so orphans of its services are
+/// re-parented to it and reaped (shareProcessNamespace pods, runs on a developer's host).
+public func becomeSubreaperUnlessInit() {
+    guard getpid() != 1 else { return }
+    if ftinit_set_child_subreaper() != 0 {
+        Log.event(.warn, "subreaper-failed", Log.field("error", errorString(errno)))
+    }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A failed system call: what ftinit was trying to do and the errno it got.
+public struct SystemError: Error, CustomStringConvertible {
+    public let operation: String
+    public let errno: Int32
+
+    public init(_ operation: String, errno: Int32 = Glibc.errno) {
+        self.operation = operation
+        self.errno = errno
+    }
+
+    /// One message form everywhere: "unable to OPERATION: strerror".
+    public var description: String { "unable to \(operation): \(errorString(errno))" }
+}
+
+/// `strerror(3)` as a Swift string.
+public func errorString(_ code: Int32) -> String {
+    String(cString: strerror(code))
+}
+
+/// Runs a libc call, retrying on EINTR, and throws `SystemError` when it returns -1.
+/// Never used for `close`: retrying a close after EINTR may close a reused descriptor.
+@discardableResult
+func syscall<T: FixedWidthInteger>(_ operation: @autoclosure () -> String, _ body: () -> T) throws -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        if errno == EINTR { continue }
+        throw SystemError(operation())
+    }
+}
+
+/// Sets O_NONBLOCK (and keeps the other status flags).
+func setNonBlocking(_ fd: Int32) throws {
+    let flags = try syscall("read flags of fd \(fd)") { fcntl(fd, F_GETFL) }
+    try syscall("set O_NONBLOCK on fd \(fd)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+}
+
+/// Writes all of `bytes` to `fd`, waiting when the descriptor is non-blocking and full.
+/// Output must not be lost, so a full log pipe slows ftinit down rather than dropping lines.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n > 0 {
+            offset += n
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else if n < 0 && errno == EAGAIN {
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&pfd, 1, 100)
+        } else {
+            return  // EPIPE or a closed stream: nobody reads this output any more.
+        }
+    }
+}
+
+func writeAll(_ fd: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+}
