@@ -49,9 +49,9 @@ public struct Expander: Sendable {
         let reference = body[..<close]
         let name: Substring
         let fallback: Substring?
-        if let sep = reference.firstRange(of: ":-") {
-            name = reference[..<sep.lowerBound]
-            fallback = reference[sep.upperBound...]
+        if let colon = reference.firstIndex(of: ":"), reference[colon...].dropFirst().first == "-" {
+            name = reference[..<colon]
+            fallback = reference[colon...].dropFirst(2)
         } else {
             name = reference
             fallback = nil

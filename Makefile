@@ -1,0 +1,33 @@
+# ft_services: build and test entry points. `make test` is the one command that runs every test.
+SWIFT ?= swift
+# The static binary every image ships: libc, the Swift runtime and libcrypto linked in.
+RELEASE_FLAGS = -c release -Xswiftc -static-executable
+FTINIT = .build/release/ftinit
+FTINIT_STRIPPED = .build/ftinit
+
+.PHONY: all ftinit deps test unit integration clean
+
+all: ftinit
+
+## ftinit: the static, stripped binary at .build/ftinit (checked: static, no Foundation, <= 12 MB)
+ftinit:
+	$(SWIFT) build $(RELEASE_FLAGS)
+	strip -o $(FTINIT_STRIPPED) $(FTINIT)
+	scripts/check-binary $(FTINIT) $(FTINIT_STRIPPED)
+
+## deps: install what the build and the tests need (Debian/Ubuntu, as root)
+deps:
+	scripts/install-deps
+
+## test: every test — unit tests, then the static binary run as a real PID 1
+test: deps ftinit
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest
+
+unit:
+	$(SWIFT) test --disable-xctest --filter FTInitTests
+
+integration: ftinit
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter IntegrationTests
+
+clean:
+	rm -rf .build
