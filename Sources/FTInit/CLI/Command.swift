@@ -1,5 +1,5 @@
 /// What the command line asks for. Parsing is pure so it can be tested without running.
-public enum Command: Equatable {
+public enum Command: Equatable, Sendable {
     case run(configPath: String)
     case single(argv: [String])
     case check(configPath: String)
@@ -16,6 +16,8 @@ public enum Command: Equatable {
         guard let first = arguments.first else { return .run(configPath: defaultPath) }
         let rest = Array(arguments.dropFirst())
         switch first {
+        case _ where first.hasPrefix("--config"):  // `ftinit --config PATH`: run is implied
+            return configOption(arguments, default: defaultPath).map(Command.run) ?? usage(arguments, of: "run")
         case "--":
             return rest.isEmpty ? .usageError("'--' must be followed by a command") : .single(argv: rest)
         case "run":

@@ -3,7 +3,7 @@
 /// are escapes; outside quotes a backslash escapes the next character.
 /// `${VAR}` references are expanded while splitting, so a value is never split or unquoted.
 public enum ArgvSplitter {
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case unterminatedQuote(Character)
         case trailingBackslash
         case expansion(Expander.Failure)

@@ -26,6 +26,7 @@ public struct ConfigLoader {
     private mutating func build(_ document: IniDocument) -> Config {
         var config = Config(path: file)
         var seen: [String: Int] = [:]  // "service web" -> line, for duplicates
+        var programNames: [String: String] = [:]  // "web" -> "[service web] on line 3"
         for section in document.sections {
             let id = section.kind + (section.name.map { " " + $0 } ?? "")
             if let first = seen[id] {
@@ -33,6 +34,14 @@ public struct ConfigLoader {
                 continue
             }
             seen[id] = section.line
+            // Services and tasks share one namespace: `after = web` must name one thing.
+            if section.kind == "service" || section.kind == "task", let name = section.name {
+                if let other = programNames[name] {
+                    fail(section.line, "name '\(name)' is already used by \(other)")
+                    continue
+                }
+                programNames[name] = "[\(id)] on line \(section.line)"
+            }
             rejectDuplicateKeys(section)
             switch section.kind {
             case "init":
@@ -104,14 +113,15 @@ public struct ConfigLoader {
                 hasRun = true
                 do {
                     program.argv = try ArgvSplitter.split(entry.value, expander: expander)
-                    if program.argv.isEmpty { fail(entry.line, "run is empty") }
+                    if program.argv.first?.isEmpty ?? true { fail(entry.line, "run is empty") }
                 } catch {
                     fail(entry.line, "run: \(error)")
                 }
             case "user":
-                if let value = expanded(entry), !value.isEmpty { program.user = Located(value: value, line: entry.line) }
+                // An empty user would silently mean "stay root": refuse it.
+                if let value = nonEmpty(entry) { program.user = Located(value: value, line: entry.line) }
             case "dir":
-                if let value = expanded(entry), !value.isEmpty { program.dir = Located(value: value, line: entry.line) }
+                if let value = nonEmpty(entry) { program.dir = Located(value: value, line: entry.line) }
             case "env":
                 guard let value = expanded(entry) else { break }
                 if let eq = value.firstIndex(of: "="), Expander.isValidName(value[..<eq]) {
@@ -149,6 +159,13 @@ public struct ConfigLoader {
         }
     }
 
+    /// The expanded value, or nil after reporting that it is empty.
+    private mutating func nonEmpty(_ entry: IniDocument.Entry) -> String? {
+        guard let value = expanded(entry) else { return nil }
+        if value.isEmpty { fail(entry.line, "\(entry.key) is empty") }
+        return value.isEmpty ? nil : value
+    }
+
     private mutating func timeSpan(_ entry: IniDocument.Entry) -> TimeSpan? {
         if let span = TimeSpan(parsing: entry.value) { return span }
         fail(entry.line, "bad duration '\(entry.value)' for \(entry.key) (expected e.g. 500ms, 10s, 1m30s)")
@@ -162,20 +179,18 @@ public struct ConfigLoader {
     /// `after` must name defined programs, never the program itself, and must not loop.
     private mutating func checkDependencies(_ programs: [Program]) {
         let names = Set(programs.map(\.name))
-        var graphIsWhole = true
-        for program in programs {
+        var valid = programs  // with the edges reported here left out, so a cycle still shows
+        for (i, program) in programs.enumerated() {
             for dependency in program.after {
                 if dependency.value == program.name {
                     fail(dependency.line, "\(program.name) cannot come after itself")
-                    graphIsWhole = false
                 } else if !names.contains(dependency.value) {
                     fail(dependency.line, "after names '\(dependency.value)', which is not a defined service or task")
-                    graphIsWhole = false
                 }
             }
+            valid[i].after.removeAll { $0.value == program.name || !names.contains($0.value) }
         }
-        guard graphIsWhole else { return }
-        if let cycle = DependencyGraph(programs).cycle() {
+        if let cycle = DependencyGraph(valid).cycle() {
             let line = programs.first { $0.name == cycle[0] }?.after.first { $0.value == cycle[1] }?.line
             fail(line ?? 0, "dependency cycle: \(cycle.joined(separator: " -> "))")
         }

@@ -5,7 +5,7 @@ public struct Expander: Sendable {
 
     public init(environment: [String: String]) { self.environment = environment }
 
-    public enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable, Sendable {
         case undefined(String)
         case unterminated
         case badName(String)
@@ -57,8 +57,9 @@ public struct Expander: Sendable {
             fallback = nil
         }
         guard Self.isValidName(name) else { throw .badName(String(reference)) }
+        // As in a POSIX shell, `:-` also replaces a variable that is set but empty.
+        if let fallback, environment[String(name)]?.isEmpty ?? true { return .substituted(String(fallback)) }
         if let value = environment[String(name)] { return .substituted(value) }
-        if let fallback { return .substituted(String(fallback)) }
         throw .undefined(String(name))
     }
 

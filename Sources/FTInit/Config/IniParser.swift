@@ -23,9 +23,10 @@ public enum IniParser {
         var document = IniDocument()
         var diagnostics: [Diagnostic] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is a single Character in Swift, so CRLF files need it named explicitly.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
-            let line = trimmed(rawLine.last == "\r" ? rawLine.dropLast() : rawLine)
+            let line = trimmed(rawLine)
             if line.isEmpty || line.first == "#" || line.first == ";" { continue }
             func fail(_ message: String) {
                 diagnostics.append(Diagnostic(file: file, line: lineNumber, message: message))

@@ -28,7 +28,10 @@ public struct TimeSpan: Comparable, Hashable, Sendable, CustomStringConvertible 
             let letters = rest.prefix(while: { $0.isASCII && $0.isLetter })
             guard let unit = Self.units.first(where: { $0.suffix == letters }) else { return nil }
             rest = rest.dropFirst(letters.count)
-            total += value * unit.milliseconds
+            let (part, overflow1) = value.multipliedReportingOverflow(by: unit.milliseconds)
+            let (sum, overflow2) = total.addingReportingOverflow(part)
+            guard !overflow1, !overflow2 else { return nil }
+            total = sum
         }
         self.milliseconds = total
     }

@@ -14,7 +14,7 @@ public struct Identity: Equatable, Sendable {
     public var home: String?
     public var userName: String?
 
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownUser(String)
         case unknownGroup(String)
         case uidWithoutGroup(String)
@@ -54,7 +54,7 @@ public struct Identity: Equatable, Sendable {
             } else {
                 throw .unknownGroup(groupPart)
             }
-            if identity.userName == nil { identity.groups = [identity.gid] }
+            identity.groups = [identity.gid]  // like Docker's USER u:g: only that group
         }
         return identity
     }

@@ -49,7 +49,7 @@ public final class OutputRelay {
             if let end = pending[start...].firstIndex(of: newline), end - start <= Self.maxLine {
                 emit(pending[start...end], addNewline: false)
                 start = end + 1
-            } else if pending.count - start >= Self.maxLine {
+            } else if pending.count - start > Self.maxLine {  // its newline may still come
                 emit(pending[start..<start + Self.maxLine], addNewline: true)
                 start += Self.maxLine
             } else {

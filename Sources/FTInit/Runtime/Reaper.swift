@@ -50,15 +50,16 @@ public func reapChildren() -> [(pid: pid_t, status: ExitStatus)] {
 
 /// Kills and reaps the processes still parented to ftinit (orphans that outlived their
 /// service), so nothing survives it even when it is not PID 1. They are unreaped children,
-/// so their pids cannot have been reused.
+/// so their pids cannot have been reused. Bounded: a process stuck in the kernel, or a fork
+/// loop that keeps re-parenting new orphans, cannot hold ftinit's exit for more than a second.
 public func killRemainingChildren() {
     let me = getpid()
-    for pid in childPIDs(of: me) { kill(pid, SIGKILL) }
-    while true {
-        var status: Int32 = 0
-        let pid = waitpid(-1, &status, 0)
-        if pid < 0 && errno == EINTR { continue }
-        if pid <= 0 { return }
+    let deadline = Instant.now() + .seconds(1)
+    while Instant.now() < deadline {
+        let remaining = childPIDs(of: me)
+        if remaining.isEmpty { return }
+        for pid in remaining { kill(pid, SIGKILL) }
+        if reapChildren().isEmpty { usleep(1000) }
     }
 }
 

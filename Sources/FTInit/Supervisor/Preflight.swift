@@ -28,5 +28,6 @@ func preflight(_ config: Config) -> Result<[Child], ConfigErrors> {
         }
         children.append(Child(program: program, identity: identity))
     }
-    return diagnostics.isEmpty ? .success(children) : .failure(ConfigErrors(diagnostics))
+    if diagnostics.isEmpty { return .success(children) }
+    return .failure(ConfigErrors(diagnostics.sorted { ($0.line ?? 0) < ($1.line ?? 0) }))
 }
