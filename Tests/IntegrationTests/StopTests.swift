@@ -1,0 +1,181 @@
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// SIGTERM/SIGINT to ftinit: ordered stop in reverse start order, `stop-signal` to each
+/// service's process group, SIGKILL after `stop-timeout` (capped by `[init] stop-timeout`), exit 0
+/// when everything stopped in time, 1 when SIGKILL was needed (docs/ftinit.md, "Runtime
+/// behaviour" 4 and 5).
+extension Integration {
+    @Suite(.requires(.root, .pidNamespaces, .tools(Prerequisites.baseTools), what: "stop tests"))
+    struct Stop {
+        /// Three services started a, b, c (by `after`); their config order is b, c, a.
+        static let chain = """
+            [service b]
+            run = sleep 4102
+            after = a
+
+            [service c]
+            run = sleep 4103
+            after = b
+
+            [service a]
+            run = sleep 4101
+
+            """
+
+        @Test(arguments: [SIGTERM, SIGINT])
+        func stopRequestStopsEverythingInReverseStartOrderAndExits0(signal: Int32) throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config(Self.chain)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            _ = try ftinit.requireStarted(["a", "b", "c"])
+
+            try ftinit.send(signal)
+
+            #expect(try ftinit.exitCode(timeout: .seconds(5)) == 0, "\(ftinit.report)")
+            let stopping = ftinit.events("stopping")
+            #expect(stopping.map(\.subject) == ["c", "b", "a"], "stop order\(ftinit.report)")
+            #expect(stopping.allSatisfy { $0.signalName() == "TERM" }, "default stop-signal is TERM\(ftinit.report)")
+            #expect(stopping.allSatisfy { $0["timeout"].flatMap(DurationText.parse) == .seconds(10) },
+                    "default stop-timeout is 10s\(ftinit.report)")
+            for name in ["a", "b", "c"] {
+                #expect(ftinit.events("exited", subject: name).first?.signalName() == "TERM", "\(name)\(ftinit.report)")
+            }
+            #expect(ftinit.events("killed").isEmpty, "\(ftinit.report)")
+            #expect(ftinit.stderr.lines.last?.text == "ftinit: info exiting code=0", "last line\(ftinit.report)")
+        }
+
+        @Test func serviceIgnoringItsStopSignalIsKilledAfterItsStopTimeout() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            // `trap "" TERM` makes TERM ignored, and an ignored signal stays ignored across exec.
+            let path = try scratch.config("""
+                [service stubborn]
+                run = sh -c 'trap "" TERM; echo ok > \(scratch.file("ready")); exec sleep 4104'
+                stop-timeout = 1s
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            try scratch.waitFor("ready", report: ftinit.report)
+
+            let termSent = ContinuousClock.now
+            try ftinit.send(SIGTERM)
+            let code = try ftinit.exitCode(timeout: .seconds(5))
+
+            #expect(code == 1, "a requested stop that needed SIGKILL exits 1\(ftinit.report)")
+            let stopping = try #require(ftinit.events("stopping", subject: "stubborn").first, "no stopping line\(ftinit.report)")
+            let killed = try #require(ftinit.events("killed", subject: "stubborn").first, "no killed line\(ftinit.report)")
+            #expect(stopping["timeout"].flatMap(DurationText.parse) == .seconds(1), "`\(stopping)`")
+            #expect(killed.level == "warn", "`\(killed)`")
+            let waited = (killed.time - stopping.time).seconds
+            #expect(abs(waited - 1.0) <= 0.2, "SIGKILL came \(waited) s after the stop signal; stop-timeout is 1 s\(ftinit.report)")
+            let total = (try #require(ftinit.exitTime) - termSent).seconds
+            #expect(abs(total - 1.0) <= 0.2, "ftinit exited \(total) s after SIGTERM; expected about 1 s\(ftinit.report)")
+            #expect(ftinit.events("exited", subject: "stubborn").first?.signalName() == "KILL", "\(ftinit.report)")
+        }
+
+        @Test func totalStopBudgetCapsEachServiceStopTimeout() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [init]
+                stop-timeout = 1500ms
+
+                [service first]
+                run = sh -c 'trap "" TERM; echo ok > \(scratch.file("first.ready")); exec sleep 4105'
+                stop-timeout = 1s
+
+                [service second]
+                run = sh -c 'trap "" TERM; echo ok > \(scratch.file("second.ready")); exec sleep 4106'
+                stop-timeout = 1s
+                after = first
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            try scratch.waitFor("first.ready", report: ftinit.report)
+            try scratch.waitFor("second.ready", report: ftinit.report)
+
+            let termSent = ContinuousClock.now
+            try ftinit.send(SIGTERM)
+            let code = try ftinit.exitCode(timeout: .seconds(5))
+
+            #expect(code == 1, "\(ftinit.report)")
+            #expect(ftinit.events("stopping").map(\.subject) == ["second", "first"], "\(ftinit.report)")
+            // second gets its full 1 s, first only the 0.5 s left of the 1.5 s budget.
+            for (name, expected) in [("second", 1.0), ("first", 0.5)] {
+                if let stopping = ftinit.events("stopping", subject: name).first,
+                   let killed = ftinit.events("killed", subject: name).first {
+                    let waited = (killed.time - stopping.time).seconds
+                    #expect(abs(waited - expected) <= 0.2, "\(name) was killed \(waited) s after its stop signal, expected \(expected) s\(ftinit.report)")
+                } else {
+                    Issue.record("no stopping/killed lines for \(name)\(ftinit.report)")
+                }
+            }
+            let total = (try #require(ftinit.exitTime) - termSent).seconds
+            #expect(abs(total - 1.5) <= 0.25, "the whole stop took \(total) s, the budget is 1.5 s\(ftinit.report)")
+        }
+
+        @Test func configuredStopSignalIsSent() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [service graceful]
+                run = sh -c 'trap "" TERM; trap "echo QUIT > \(scratch.file("got")); exit 0" QUIT; echo ok > \(scratch.file("ready")); while :; do sleep 0.05; done'
+                stop-signal = QUIT
+                stop-timeout = 5s
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            try scratch.waitFor("ready", report: ftinit.report)
+
+            try ftinit.send(SIGTERM)
+
+            #expect(try ftinit.exitCode(timeout: .seconds(3)) == 0, "\(ftinit.report)")
+            #expect(ftinit.events("stopping", subject: "graceful").first?.signalName() == "QUIT", "\(ftinit.report)")
+            #expect(scratch.read("got") == "QUIT\n", "the service did not receive SIGQUIT\(ftinit.report)")
+            #expect(ftinit.events("killed").isEmpty, "\(ftinit.report)")
+        }
+
+        /// The stop signal goes to the service's process group: a background child that keeps the
+        /// default TERM disposition dies at once, while the main process, which ignores TERM,
+        /// lives until its stop timeout.
+        @Test func stopSignalGoesToTheWholeProcessGroup() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [service family]
+                run = sh -c 'sleep 4107 & trap "" TERM; echo ok > \(scratch.file("ready")); exec sleep 4108'
+                stop-timeout = 2s
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            try scratch.waitFor("ready", report: ftinit.report)
+            var found: ProcStat?
+            Poll.until(timeout: .seconds(2)) {
+                found = ftinit.findProcess(argv: ["sleep", "4107"])
+                return found != nil
+            }
+            let member = try #require(found, "background child not found\(ftinit.report)")
+
+            try ftinit.send(SIGTERM)
+            _ = try ftinit.requireEvent("stopping", subject: "family")
+            let memberDied = Poll.until(timeout: .seconds(1)) { ProcFS.stat(member.pid).map(\.isZombie) ?? true }
+
+            #expect(memberDied, "the group member did not get the stop signal\(ftinit.report)")
+            #expect(ftinit.process.ended == nil && ftinit.events("killed").isEmpty,
+                    "the main process should still be waiting for its 2 s stop timeout\(ftinit.report)")
+            #expect(try ftinit.exitCode(timeout: .seconds(5)) == 1, "\(ftinit.report)")
+        }
+    }
+}
