@@ -7,8 +7,16 @@
 #include <sys/signalfd.h>
 #include <fcntl.h>
 
-// pipe2 is a GNU extension the Glibc module does not export.
+#include <sys/socket.h>
+
+// pipe2 and accept4 are GNU extensions the Glibc module does not export.
 int pipe2(int pipefd[2], int flags);
+int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+/// Accepts a connection as a non-blocking, close-on-exec descriptor, atomically.
+static inline int ftinit_accept_nonblocking(int fd) {
+    return accept4(fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
 
 /// A pipe whose both ends are close-on-exec, created atomically.
 static inline int ftinit_pipe_cloexec(int fds[2]) {

@@ -280,7 +280,7 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
         MalformedConfig(
             label: "an unknown section",
             text: "[program web]\nrun = web",
-            diagnostics: ["/etc/ftinit.conf:1: unknown section [program] (expected init, service or task)"]),
+            diagnostics: ["/etc/ftinit.conf:1: unknown section [program] (expected init, service, task, tls or template)"]),
         MalformedConfig(
             label: "a duplicate service section",
             text: "[service web]\nrun = a\n\n[service web]\nrun = b",
@@ -317,13 +317,13 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
         MalformedConfig(
             label: "an unknown key in a service",
             text: "[service web]\nrun = web\nrestart = always",
-            diagnostics: ["/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout)"]),
+            diagnostics: ["/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-timeout, check-retries, start-period)"]),
         MalformedConfig(
             label: "keys are case-sensitive",
             text: "[service web]\nRun = web",
             diagnostics: [
                 "/etc/ftinit.conf:1: [service web] has no 'run' key",
-                "/etc/ftinit.conf:2: unknown key 'Run' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout)",
+                "/etc/ftinit.conf:2: unknown key 'Run' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-timeout, check-retries, start-period)",
             ]),
         MalformedConfig(
             label: "stop-signal belongs to services, not tasks",
@@ -332,11 +332,11 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
         MalformedConfig(
             label: "timeout belongs to tasks, not services",
             text: "[service web]\nrun = web\ntimeout = 5s",
-            diagnostics: ["/etc/ftinit.conf:3: unknown key 'timeout' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout)"]),
+            diagnostics: ["/etc/ftinit.conf:3: unknown key 'timeout' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-timeout, check-retries, start-period)"]),
         MalformedConfig(
             label: "an unknown key in [init]",
             text: "[init]\nrun = everything",
-            diagnostics: ["/etc/ftinit.conf:2: unknown key 'run' in [init] (expected stop-timeout, log-prefix)"]),
+            diagnostics: ["/etc/ftinit.conf:2: unknown key 'run' in [init] (expected stop-timeout, log-prefix, socket)"]),
         MalformedConfig(
             label: "a duplicate key",
             text: "[service web]\nrun = a\nuser = root\nrun = b",
@@ -493,9 +493,9 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
             label: "CRLF line endings: lines are counted right and no CR leaks into messages",
             text: "[service web]\r\nrun = a\r\nrestart = no\r\nrun = b\r\n[oops]\r\n",
             diagnostics: [
-                "/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout)",
+                "/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-timeout, check-retries, start-period)",
                 "/etc/ftinit.conf:4: duplicate key 'run' (first set on line 2)",
-                "/etc/ftinit.conf:5: unknown section [oops] (expected init, service or task)",
+                "/etc/ftinit.conf:5: unknown section [oops] (expected init, service, task, tls or template)",
             ]),
         MalformedConfig(
             label: "comment and blank lines count in line numbers",
@@ -532,7 +532,7 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
                 "/etc/ftinit.conf:11: [task] needs a name: [task NAME]",
                 "/etc/ftinit.conf:13: [task job] has no 'run' key",
                 "/etc/ftinit.conf:14: bad duration '1x' for timeout (expected e.g. 500ms, 10s, 1m30s)",
-                "/etc/ftinit.conf:15: unknown section [weird] (expected init, service or task)",
+                "/etc/ftinit.conf:15: unknown section [weird] (expected init, service, task, tls or template)",
             ]),
     ]
 

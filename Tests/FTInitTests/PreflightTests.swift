@@ -18,7 +18,7 @@ extension PasswdDatabase {
 
         @Test func resolvesEveryUserBeforeStarting() throws {
             let config = try Self.load("[service a]\nrun = a\nuser = root\n[task b]\nrun = b\n[service c]\nrun = c\nuser = 4242:4343")
-            let children = try preflight(config).get()
+            let children = try preflight(config).get().children
             #expect(children.map(\.program.name) == ["a", "b", "c"])
             #expect(children[0].identity?.uid == 0)
             #expect(children[1].identity == nil)

@@ -3,6 +3,9 @@ public enum Command: Equatable, Sendable {
     case run(configPath: String)
     case single(argv: [String])
     case check(configPath: String)
+    case cert(TLSSpec)
+    case probe(socket: String, timeout: TimeSpan)
+    case status(socket: String)
     case version
     case help
     /// A usage error: the message, then usage on stderr, exit 64.
@@ -24,6 +27,10 @@ public enum Command: Equatable, Sendable {
             return configOption(rest, default: defaultPath).map(Command.run) ?? usage(rest, of: "run")
         case "check":
             return configOption(rest, default: defaultPath).map(Command.check) ?? usage(rest, of: "check")
+        case "cert":
+            return parseCert(rest)
+        case "probe", "status":
+            return parseClient(first, rest, socket: ControlClient.defaultSocket(environment))
         case "version", "--version":
             return rest.isEmpty ? .version : .usageError("version takes no arguments")
         case "help", "-h", "--help":
@@ -61,10 +68,74 @@ public enum Command: Equatable, Sendable {
                ftinit -- CMD [ARGS...]        run one command as PID 1: forward signals, reap zombies,
                                               exit with its status (like tini)
                ftinit check [--config PATH]   validate the config; print PATH:LINE: message per error
+               ftinit cert --cert PATH --key PATH [--name DNS]... [--ip ADDR]...
+                           [--key-type ec-p256|rsa2048|rsa3072|rsa4096] [--days N]
+                                              make (or keep, if still fit) a self-signed TLS pair
+               ftinit probe [--socket PATH] [--timeout DURATION]
+                                              liveness probe: exit 0 when every service is fine
+                                              (socket default $FTINIT_SOCKET or /run/ftinit.sock,
+                                              timeout default 1s); never forks
+               ftinit status [--socket PATH]  table of services, pids, health and checks
                ftinit version                 print the version
                ftinit help                    print this help
 
         exit codes: a dead service's code or 128+signal; 64 usage error; 78 invalid config.
         reference: docs/ftinit.md
         """
+
+    /// `ftinit cert` options, validated like the `[tls]` section.
+    static func parseCert(_ arguments: [String]) -> Command {
+        var spec = TLSSpec(cert: "", key: "", names: [], ips: [], line: 0)
+        var i = 0
+        while i < arguments.count {
+            let option = arguments[i]
+            guard i + 1 < arguments.count else { return .usageError("\(option) needs a value") }
+            let value = arguments[i + 1]
+            i += 2
+            switch option {
+            case "--cert": spec.cert = value
+            case "--key": spec.key = value
+            case "--name": spec.names.append(value)
+            case "--ip":
+                guard isIPAddress(value) else { return .usageError("--ip: '\(value)' is not an IP address") }
+                spec.ips.append(value)
+            case "--key-type":
+                guard let type = KeyType(rawValue: value) else { return .usageError("unknown key type '\(value)'") }
+                spec.keyType = type
+            case "--days":
+                guard let days = Int(value), (1...36500).contains(days) else { return .usageError("--days takes 1 to 36500") }
+                spec.days = days
+            default:
+                return .usageError("unknown option '\(option)' for cert")
+            }
+        }
+        if spec.cert.isEmpty || spec.key.isEmpty { return .usageError("cert needs --cert PATH and --key PATH") }
+        if spec.names.isEmpty && spec.ips.isEmpty { return .usageError("cert needs at least one --name or --ip") }
+        return .cert(spec)
+    }
+
+    /// `probe [--socket PATH] [--timeout DURATION]`, `status [--socket PATH]`.
+    static func parseClient(_ command: String, _ arguments: [String], socket defaultSocket: String) -> Command {
+        var socket = defaultSocket
+        var timeout = TimeSpan.seconds(1)
+        var i = 0
+        while i < arguments.count {
+            let option = arguments[i]
+            guard i + 1 < arguments.count else { return .usageError("\(option) needs a value") }
+            let value = arguments[i + 1]
+            i += 2
+            switch option {
+            case "--socket" where !value.isEmpty:
+                socket = value
+            case "--timeout" where command == "probe":
+                guard let span = TimeSpan(parsing: value), span > .zero else {
+                    return .usageError("--timeout takes a duration like 500ms or 2s, got '\(value)'")
+                }
+                timeout = span
+            default:
+                return .usageError("unknown option '\(option)' for \(command)")
+            }
+        }
+        return command == "probe" ? .probe(socket: socket, timeout: timeout) : .status(socket: socket)
+    }
 }

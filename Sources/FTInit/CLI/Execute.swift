@@ -16,6 +16,12 @@ public func execute(_ command: Command) -> Int32 {
         return SingleCommand.run(argv)
     case .check(let path):
         return check(path)
+    case .cert(let spec):
+        return makeCertificate(spec)
+    case .probe(let socket, let timeout):
+        return ControlClient.probe(socket: socket, timeout: timeout)
+    case .status(let socket):
+        return ControlClient.status(socket: socket, timeout: .seconds(2))
     case .version:
         let openssl = String(cString: OpenSSL_version(Int32(OPENSSL_VERSION)))
         writeAll(STDOUT_FILENO, "ftinit \(ftinitVersion) (\(openssl))\n")
@@ -43,3 +49,15 @@ func check(_ path: String) -> Int32 {
 
 /// `1 service`, `2 services`.
 func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
+/// `ftinit cert`: what `[tls]` does at boot, from the command line.
+func makeCertificate(_ spec: TLSSpec) -> Int32 {
+    do {
+        let outcome = try TLSProvisioner.ensure(spec, owner: nil)
+        writeAll(STDOUT_FILENO, "\(spec.cert), \(spec.key): \(outcome)\n")
+        return 0
+    } catch {
+        writeAll(STDERR_FILENO, "ftinit: \(error)\n")
+        return error.exitCode
+    }
+}

@@ -11,8 +11,16 @@ public struct Config: Sendable {
     public var stopTimeout: TimeSpan = .seconds(25)
     /// Prefix each line of child output with `NAME | `.
     public var logPrefix = true
+    /// Where `ftinit probe` and `ftinit status` reach ftinit.
+    public var socketPath = Config.defaultSocketPath
     /// Services and tasks in file order.
     public var programs: [Program] = []
+    /// Files rendered before anything starts, in file order.
+    public var templates: [TemplateSpec] = []
+    /// The certificate made before anything starts.
+    public var tls: TLSSpec?
+
+    public static let defaultSocketPath = "/run/ftinit.sock"
 
     public var services: [Program] { programs.filter { $0.kind == .service } }
     public var tasks: [Program] { programs.filter { $0.kind == .task } }
@@ -36,6 +44,8 @@ public struct Program: Sendable, Equatable {
     public var stopTimeout: TimeSpan = .seconds(10)
     /// Tasks only: killed and failed after this long; nil means no limit.
     public var timeout: TimeSpan?
+    /// Services only: how ftinit decides the service works.
+    public var check: HealthCheckSpec?
 
     public init(kind: Kind, name: String, line: Int) {
         self.kind = kind

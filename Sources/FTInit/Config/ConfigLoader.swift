@@ -2,7 +2,7 @@
 public struct ConfigLoader {
     public let file: String
     public let expander: Expander
-    private var diagnostics: [Diagnostic] = []
+    var diagnostics: [Diagnostic] = []
 
     public init(file: String, environment: [String: String]) {
         self.file = file
@@ -19,7 +19,7 @@ public struct ConfigLoader {
         return .failure(ConfigErrors(loader.diagnostics.sorted { ($0.line ?? 0) < ($1.line ?? 0) }))
     }
 
-    private mutating func fail(_ line: Int, _ message: String) {
+    mutating func fail(_ line: Int, _ message: String) {
         diagnostics.append(Diagnostic(file: file, line: line, message: message))
     }
 
@@ -49,8 +49,13 @@ public struct ConfigLoader {
                 readInit(section, into: &config)
             case "service", "task":
                 if let program = readProgram(section) { config.programs.append(program) }
+            case "tls":
+                if section.name != nil { fail(section.line, "[tls] takes no name") }
+                config.tls = readTLS(section)
+            case "template":
+                if let template = readTemplate(section) { config.templates.append(template) }
             default:
-                fail(section.line, "unknown section [\(section.kind)] (expected init, service or task)")
+                fail(section.line, "unknown section [\(section.kind)] (expected init, service, task, tls or template)")
             }
         }
         checkDependencies(config.programs)
@@ -75,6 +80,8 @@ public struct ConfigLoader {
             switch entry.key {
             case "stop-timeout":
                 if let span = timeSpan(entry) { config.stopTimeout = span }
+            case "socket":
+                if let path = nonEmpty(entry) { config.socketPath = path }
             case "log-prefix":
                 switch entry.value {
                 case "yes", "true", "on": config.logPrefix = true
@@ -82,12 +89,12 @@ public struct ConfigLoader {
                 default: fail(entry.line, "log-prefix must be yes or no, got '\(entry.value)'")
                 }
             default:
-                fail(entry.line, "unknown key '\(entry.key)' in [init] (expected stop-timeout, log-prefix)")
+                fail(entry.line, "unknown key '\(entry.key)' in [init] (expected stop-timeout, log-prefix, socket)")
             }
         }
     }
 
-    static let serviceKeys = ["run", "user", "dir", "env", "after", "stop-signal", "stop-timeout"]
+    static let serviceKeys = ["run", "user", "dir", "env", "after", "stop-signal", "stop-timeout"] + checkKeys
     static let taskKeys = ["run", "user", "dir", "env", "after", "timeout"]
 
     private mutating func readProgram(_ section: IniDocument.Section) -> Program? {
@@ -147,10 +154,11 @@ public struct ConfigLoader {
             }
         }
         if !hasRun { fail(section.line, "[\(kind.rawValue) \(name)] has no 'run' key") }
+        if kind == .service { program.check = readCheck(section) }
         return program
     }
 
-    private mutating func expanded(_ entry: IniDocument.Entry) -> String? {
+    mutating func expanded(_ entry: IniDocument.Entry) -> String? {
         do {
             return try expander.expand(entry.value)
         } catch {
@@ -160,13 +168,13 @@ public struct ConfigLoader {
     }
 
     /// The expanded value, or nil after reporting that it is empty.
-    private mutating func nonEmpty(_ entry: IniDocument.Entry) -> String? {
+    mutating func nonEmpty(_ entry: IniDocument.Entry) -> String? {
         guard let value = expanded(entry) else { return nil }
         if value.isEmpty { fail(entry.line, "\(entry.key) is empty") }
         return value.isEmpty ? nil : value
     }
 
-    private mutating func timeSpan(_ entry: IniDocument.Entry) -> TimeSpan? {
+    mutating func timeSpan(_ entry: IniDocument.Entry) -> TimeSpan? {
         if let span = TimeSpan(parsing: entry.value) { return span }
         fail(entry.line, "bad duration '\(entry.value)' for \(entry.key) (expected e.g. 500ms, 10s, 1m30s)")
         return nil

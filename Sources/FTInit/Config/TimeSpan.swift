@@ -1,4 +1,4 @@
-/// A length of time in milliseconds, as written in the config (`500ms`, `10s`, `1m30s`).
+/// A length of time in milliseconds, as written in the config (`500ms`, `10s`, `1m30s`, `30d`).
 public struct TimeSpan: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var milliseconds: Int64
 
@@ -12,7 +12,7 @@ public struct TimeSpan: Comparable, Hashable, Sendable, CustomStringConvertible 
     }
 
     private static let units: [(suffix: String, milliseconds: Int64)] = [
-        ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
+        ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
     ]
 
     /// Parses one or more `NUMBER UNIT` pairs; `0` alone is zero. Returns nil when malformed.

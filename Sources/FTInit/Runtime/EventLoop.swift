@@ -20,14 +20,33 @@ public final class EventLoop {
         epollFD = try syscall("create epoll instance") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
     }
 
-    /// Calls `action` whenever `fd` is readable (or hung up).
-    public func watch(_ fd: Int32, _ action: @escaping () -> Void) throws {
+    /// What a descriptor is watched for.
+    public enum Interest {
+        case readable, writable
+
+        var events: UInt32 {
+            let hangup = EPOLLHUP.rawValue | EPOLLRDHUP.rawValue | EPOLLERR.rawValue
+            return (self == .readable ? EPOLLIN.rawValue : EPOLLOUT.rawValue) | hangup
+        }
+    }
+
+    /// Calls `action` whenever `fd` is ready for `interest` (or hung up, or in error).
+    public func watch(_ fd: Int32, for interest: Interest = .readable, _ action: @escaping () -> Void) throws {
         nextGeneration &+= 1
         var event = epoll_event()
-        event.events = EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue
+        event.events = interest.events
         event.data.u64 = UInt64(nextGeneration) << 32 | UInt64(UInt32(bitPattern: fd))
         try syscall("watch fd \(fd)") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
         handlers[fd] = (nextGeneration, action)
+    }
+
+    /// Switches a watched `fd` to another interest (a TLS handshake wants to write, then read).
+    public func change(_ fd: Int32, to interest: Interest) {
+        guard let handler = handlers[fd] else { return }
+        var event = epoll_event()
+        event.events = interest.events
+        event.data.u64 = UInt64(handler.generation) << 32 | UInt64(UInt32(bitPattern: fd))
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
     }
 
     /// Stops watching `fd`; call before closing it.

@@ -7,15 +7,21 @@ import Musl
 /// A failed system call: what ftinit was trying to do and the errno it got.
 public struct SystemError: Error, CustomStringConvertible {
     public let operation: String
-    public let errno: Int32
+    public let message: String
 
     public init(_ operation: String, errno: Int32 = Glibc.errno) {
         self.operation = operation
-        self.errno = errno
+        self.message = errorString(errno)
     }
 
-    /// One message form everywhere: "unable to OPERATION: strerror".
-    public var description: String { "unable to \(operation): \(errorString(errno))" }
+    /// For failures whose reason is not an errno (a resolver's, say).
+    public init(operation: String, message: String) {
+        self.operation = operation
+        self.message = message
+    }
+
+    /// One message form everywhere: "unable to OPERATION: reason".
+    public var description: String { "unable to \(operation): \(message)" }
 }
 
 /// `strerror(3)` as a Swift string.

@@ -18,6 +18,10 @@ final class Child {
     /// The pending stop-timeout or task-timeout timer, if any.
     var timer: Int?
     var timedOut = false
+    /// Where its tcp/http check connects, resolved before the loop starts.
+    var checkAddress: SocketAddress?
+    var monitor: HealthMonitor?
+    var startedAt: Instant?
 
     init(program: Program, identity: Identity?) {
         self.program = program
@@ -29,11 +33,11 @@ final class Child {
         return nil
     }
 
-    /// Whether what comes `after` this program may start: a service once it runs,
-    /// a task once it exited 0.
+    /// Whether what comes `after` this program may start: a service once it runs (and has
+    /// passed its check, if it has one), a task once it exited 0.
     var satisfiesDependents: Bool {
         switch (program.kind, state) {
-        case (.service, .running): return true
+        case (.service, .running): return monitor?.everHealthy ?? true
         case (.task, .ended(.exited(0))): return !timedOut
         default: return false
         }

@@ -5,29 +5,49 @@ import Musl
 #endif
 
 /// What can only be checked on the machine that runs the config, before anything starts:
-/// every `user` exists and every `dir` is a directory.
-func preflight(_ config: Config) -> Result<[Child], ConfigErrors> {
+/// every user and owner exists, every `dir` is a directory, every check's host resolves.
+struct RunPlan {
     var children: [Child] = []
+    var templateOwners: [Identity?] = []
+    var tlsOwner: Identity?
+}
+
+func preflight(_ config: Config, users: UserDatabase = .system()) -> Result<RunPlan, ConfigErrors> {
+    var plan = RunPlan()
     var diagnostics: [Diagnostic] = []
-    for program in config.programs {
-        var identity: Identity?
-        if let user = program.user {
-            do {
-                identity = try Identity.resolve(user.value)
-            } catch {
-                diagnostics.append(Diagnostic(file: config.path, line: user.line, message: "user: \(error)"))
-            }
+    func problem(_ line: Int, _ message: String) {
+        diagnostics.append(Diagnostic(file: config.path, line: line, message: message))
+    }
+    func identity(_ spec: Located<String>?, _ key: String) -> Identity? {
+        guard let spec else { return nil }
+        do {
+            return try Identity.resolve(spec.value, in: users)
+        } catch {
+            problem(spec.line, "\(key): \(error)")
+            return nil
         }
+    }
+
+    for program in config.programs {
+        let child = Child(program: program, identity: identity(program.user, "user"))
         if let dir = program.dir {
             var info = stat()
             if stat(dir.value, &info) != 0 {
-                diagnostics.append(Diagnostic(file: config.path, line: dir.line, message: "dir '\(dir.value)': \(errorString(errno))"))
+                problem(dir.line, "dir '\(dir.value)': \(errorString(errno))")
             } else if (info.st_mode & S_IFMT) != S_IFDIR {
-                diagnostics.append(Diagnostic(file: config.path, line: dir.line, message: "dir '\(dir.value)' is not a directory"))
+                problem(dir.line, "dir '\(dir.value)' is not a directory")
             }
         }
-        children.append(Child(program: program, identity: identity))
+        if let (host, port) = program.check?.probe.endpoint {
+            switch SocketAddress.resolve(host: host, port: port) {
+            case .success(let address): child.checkAddress = address
+            case .failure(let error): problem(program.line, "check: \(error)")
+            }
+        }
+        plan.children.append(child)
     }
-    if diagnostics.isEmpty { return .success(children) }
+    plan.templateOwners = config.templates.map { identity($0.owner, "owner") }
+    plan.tlsOwner = identity(config.tls?.owner, "owner")
+    if diagnostics.isEmpty { return .success(plan) }
     return .failure(ConfigErrors(diagnostics.sorted { ($0.line ?? 0) < ($1.line ?? 0) }))
 }

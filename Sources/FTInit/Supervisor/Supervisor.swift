@@ -4,21 +4,27 @@ import Glibc
 import Musl
 #endif
 
-/// Multi-service mode: starts tasks and services in `after` order, watches them, and on the
-/// first death (or SIGTERM) stops the rest in reverse start order, then exits.
+/// Multi-service mode: renders templates and the TLS pair, starts tasks and services in
+/// `after` order, checks their health, serves the control socket, and on the first death
+/// (or unhealthy service, or SIGTERM) stops the rest in reverse start order, then exits.
 public final class Supervisor {
-    private let config: Config
-    private let children: [Child]
+    let config: Config
+    let children: [Child]
+    private let plan: RunPlan
     private let startOrder: [Child]        // topological
-    private var started: [Child] = []      // in the order they actually started
-    private let loop: EventLoop
+    var started: [Child] = []              // in the order they actually started
+    let loop: EventLoop
     private let signals: SignalReader
     private let output: OutputRouter?
-    private let baseEnvironment: [String]
+    let baseEnvironment: [String]
     private let devNull: Int32
+    private let socketPath: String
+    private var control: ControlServer?
+    /// Exits of children that are not programs (exec checks), by pid.
+    var auxiliary: [pid_t: (ExitStatus) -> Void] = [:]
 
-    private enum Phase { case running, stopping(deadline: Instant), finished }
-    private var phase = Phase.running
+    enum Phase { case running, stopping(deadline: Instant), finished }
+    var phase = Phase.running
     private var exitCode: Int32?
     private var stopping: Child?
     private var neededKill = false
@@ -26,49 +32,55 @@ public final class Supervisor {
     /// Signals passed on to every running child rather than acted upon.
     static let forwarded: Set<Int32> = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
 
-    init(config: Config, children: [Child], environment: [String]) throws {
+    init(config: Config, plan: RunPlan, environment: [String]) throws {
         self.config = config
-        self.children = children
+        self.plan = plan
+        children = plan.children
         let order = DependencyGraph(config.programs).order() ?? config.programs.map(\.name)
-        startOrder = order.compactMap { name in children.first { $0.program.name == name } }
+        startOrder = order.compactMap { name in plan.children.first { $0.program.name == name } }
         baseEnvironment = environment
+        socketPath = environmentDictionary(environment)["FTINIT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? config.socketPath
         loop = try EventLoop()
         signals = try SignalReader()
         output = config.logPrefix ? OutputRouter(loop: loop) : nil
         devNull = try syscall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
+        for child in children { attachMonitor(to: child) }
     }
 
     /// Loads the config at `path`, checks it against this machine and runs it. Returns the exit code.
     public static func run(configPath: String) -> Int32 {
         let environment = currentEnvironment()
         let config: Config
-        switch loadConfig(path: configPath, environment: environmentDictionary(environment)) {
-        case .success(let loaded): config = loaded
-        case .failure(let errors):
-            for diagnostic in errors.diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
-            return ExitCode.config
-        }
-        let children: [Child]
-        switch preflight(config) {
-        case .success(let checked): children = checked
-        case .failure(let errors):
-            for diagnostic in errors.diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+        let plan: RunPlan
+        do {
+            config = try loadConfig(path: configPath, environment: environmentDictionary(environment)).get()
+            plan = try preflight(config).get()
+        } catch {
+            for diagnostic in error.diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
             return ExitCode.config
         }
         do {
-            let supervisor = try Supervisor(config: config, children: children, environment: environment)
+            let supervisor = try Supervisor(config: config, plan: plan, environment: environment)
             return try supervisor.run()
+        } catch let error as BootError {
+            Log.event(.error, "boot-failed", Log.field("error", error.description))
+            return error.exitCode
         } catch {
             Log.event(.error, "setup-failed", Log.field("error", "\(error)"))
             return ExitCode.osError
         }
     }
 
+    /// Everything that may fail fatally happens before the loop: a PID 1 that dies takes the
+    /// container with it, so inside the loop problems are logged and supervision goes on.
     func run() throws -> Int32 {
         becomeSubreaperUnlessInit()
         try loop.watch(signals.fd) { [unowned self] in self.handleSignals() }
+        control = try ControlServer(path: socketPath, loop: loop) { [unowned self] in self.statusReport() }
+        defer { control?.shutdown() }
         Log.event(.info, "starting", Log.field("config", config.path),
                   "services=\(config.services.count)", "tasks=\(config.tasks.count)")
+        try boot()
         startReady()
         while true {
             if case .finished = phase { return exitCode ?? 0 }
@@ -76,11 +88,37 @@ public final class Supervisor {
         }
     }
 
+    /// Templates, then the TLS pair: files the services read, written before any of them starts.
+    private func boot() throws {
+        let expander = Expander(environment: environmentDictionary(baseEnvironment))
+        for (template, owner) in zip(config.templates, plan.templateOwners) {
+            do {
+                try TemplateRenderer.apply(template, expander: expander, owner: owner)
+            } catch {
+                if case .config(let diagnostics) = error {
+                    for diagnostic in diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+                }
+                throw error
+            }
+            Log.event(.info, "rendered", Log.field("template", template.destination), Log.field("source", template.source))
+        }
+        if let tls = config.tls {
+            let outcome = try TLSProvisioner.ensure(tls, owner: plan.tlsOwner)
+            let (verb, reason): (String, String)
+            switch outcome {
+            case .generated(let why): (verb, reason) = ("generated", why)
+            case .kept(let why): (verb, reason) = ("kept", why)
+            }
+            Log.event(.info, "tls", verb, Log.field("cert", tls.cert), Log.field("key", tls.key), Log.field("reason", reason))
+        }
+    }
+
     // MARK: starting
 
     /// Starts every waiting program whose dependencies are satisfied. One pass in
-    /// topological order suffices: a service that starts satisfies its dependents at once.
-    private func startReady() {
+    /// topological order suffices: a service without a check that starts satisfies its
+    /// dependents at once; one with a check calls this again when it turns healthy.
+    func startReady() {
         for child in startOrder {
             guard case .running = phase else { return }
             guard child.state == .waiting else { continue }
@@ -94,11 +132,7 @@ public final class Supervisor {
 
     private func start(_ child: Child) {
         let program = child.program
-        var request = SpawnRequest(
-            argv: program.argv,
-            environment: mergedEnvironment(baseEnvironment, (child.identity?.environment ?? []) + program.env))
-        request.directory = program.dir?.value
-        request.identity = child.identity
+        var request = spawnRequest(for: child, argv: program.argv)
         request.stdin = devNull
         var pipes: (stdout: Int32, stderr: Int32)?
         do {
@@ -107,11 +141,13 @@ public final class Supervisor {
             request.stderr = pipes?.stderr
             let pid = try spawn(request)
             child.state = .running(pid: pid)
+            child.startedAt = .now()
             started.append(child)
             Log.event(.info, "started", program.logSubject, "pid=\(pid)")
             if let timeout = program.timeout {
                 child.timer = loop.schedule(at: .now() + timeout) { [unowned self] in self.taskTimedOut(child, timeout) }
             }
+            child.monitor?.begin()
         } catch let error as SpawnError {
             child.state = .ended(.exited(error.exitCode))
             Log.event(.error, "exec-failed", program.logSubject, Log.field("command", program.argv[0]), Log.field("error", error.description))
@@ -125,6 +161,16 @@ public final class Supervisor {
             close(pipes.stdout)
             close(pipes.stderr)
         }
+    }
+
+    /// How `argv` runs on behalf of `child`: its user, dir and environment.
+    func spawnRequest(for child: Child, argv: [String]) -> SpawnRequest {
+        var request = SpawnRequest(
+            argv: argv,
+            environment: mergedEnvironment(baseEnvironment, (child.identity?.environment ?? []) + child.program.env))
+        request.directory = child.program.dir?.value
+        request.identity = child.identity
+        return request
     }
 
     private func taskTimedOut(_ child: Child, _ timeout: TimeSpan) {
@@ -166,10 +212,12 @@ public final class Supervisor {
         }
     }
 
-    /// A reaped pid: one of ours, or an orphan that only needed reaping.
+    /// A reaped pid: one of ours, an exec check's, or an orphan that only needed reaping.
     private func childEnded(pid: pid_t, status: ExitStatus) {
+        if let handler = auxiliary.removeValue(forKey: pid) { return handler(status) }
         guard let child = children.first(where: { $0.pid == pid }) else { return }
         child.state = .ended(status)
+        child.monitor?.end()
         if let timer = child.timer { loop.cancel(timer); child.timer = nil }
         Log.event(.info, "exited", child.program.logSubject, "pid=\(pid)", status.description)
 
@@ -189,11 +237,12 @@ public final class Supervisor {
 
     // MARK: stopping
 
-    private func beginStop(exitCode code: Int32) {
+    func beginStop(exitCode code: Int32) {
         guard case .running = phase else { return }
         exitCode = code
         let deadline = Instant.now() + config.stopTimeout
         phase = .stopping(deadline: deadline)
+        for child in children { child.monitor?.end() }
         // If a process survives even SIGKILL (stuck in the kernel), ftinit exits anyway.
         loop.schedule(at: deadline + .seconds(2)) { [unowned self] in self.finish() }
         stopNext()

@@ -1,0 +1,129 @@
+/// The key types `[tls] key-type` accepts.
+public enum KeyType: String, Sendable, CaseIterable {
+    case ecP256 = "ec-p256"
+    case rsa2048 = "rsa2048"
+    case rsa3072 = "rsa3072"
+    case rsa4096 = "rsa4096"
+}
+
+/// `[tls]`: the certificate and key ftinit makes (or keeps) before anything starts.
+public struct TLSSpec: Sendable, Equatable {
+    public var cert: String
+    public var key: String
+    public var names: [String]
+    public var ips: [String]
+    public var keyType: KeyType = .ecP256
+    public var days: Int = 365
+    /// `user[:group]` that must be able to read the key; nil keeps ftinit's own.
+    public var owner: Located<String>?
+    public var renewBefore: TimeSpan = TimeSpan(milliseconds: 30 * 86_400_000)
+    public var line: Int
+
+    public init(cert: String, key: String, names: [String], ips: [String], line: Int) {
+        self.cert = cert
+        self.key = key
+        self.names = names
+        self.ips = ips
+        self.line = line
+    }
+}
+
+/// `[template DEST]`: DEST rendered from `source` with `${VAR}` substitution.
+public struct TemplateSpec: Sendable, Equatable {
+    public var destination: String
+    public var source: String
+    public var mode: UInt32 = 0o644
+    public var owner: Located<String>?
+    public var line: Int
+
+    public init(destination: String, source: String, line: Int) {
+        self.destination = destination
+        self.source = source
+        self.line = line
+    }
+}
+
+/// A service's `check = ...` and its timing.
+public struct HealthCheckSpec: Sendable, Equatable {
+    public enum Probe: Sendable, Equatable {
+        case tcp(host: String, port: UInt16)
+        case http(HTTPTarget)
+        case exec(argv: [String])
+
+        /// The host and port a tcp or http check connects to.
+        public var endpoint: (host: String, port: UInt16)? {
+            switch self {
+            case .tcp(let host, let port): return (host, port)
+            case .http(let target): return (target.host, target.port)
+            case .exec: return nil
+            }
+        }
+    }
+
+    public var probe: Probe
+    /// The `check` value as written, for log lines and `ftinit status`.
+    public var text: String
+    public var interval: TimeSpan = .seconds(10)
+    public var timeout: TimeSpan = .seconds(2)
+    public var retries: Int = 3
+    public var startPeriod: TimeSpan = .seconds(30)
+
+    public init(probe: Probe, text: String) {
+        self.probe = probe
+        self.text = text
+    }
+}
+
+/// `http://HOST[:PORT][/PATH]` or `https://...`, split into what a GET needs.
+public struct HTTPTarget: Sendable, Equatable {
+    public var secure: Bool
+    public var host: String
+    public var port: UInt16
+    public var path: String
+
+    /// Parses an http or https URL; nil when it is not one.
+    public init?(url: String) {
+        let rest: Substring
+        if url.hasPrefix("http://") {
+            secure = false
+            rest = url.dropFirst(7)
+        } else if url.hasPrefix("https://") {
+            secure = true
+            rest = url.dropFirst(8)
+        } else {
+            return nil
+        }
+        let authority = rest.prefix(while: { $0 != "/" })
+        path = rest.count > authority.count ? String(rest.dropFirst(authority.count)) : "/"
+        guard let (host, port) = splitHostPort(authority, defaultPort: secure ? 443 : 80) else { return nil }
+        self.host = host
+        self.port = port
+    }
+}
+
+/// `HOST:PORT`, `[V6]:PORT`, or `HOST` with `defaultPort`; nil when malformed.
+func splitHostPort(_ text: Substring, defaultPort: UInt16?) -> (String, UInt16)? {
+    var host: Substring
+    var portText: Substring?
+    if text.first == "[" {
+        guard let close = text.firstIndex(of: "]") else { return nil }
+        host = text[text.index(after: text.startIndex)..<close]
+        let after = text[text.index(after: close)...]
+        if !after.isEmpty {
+            guard after.first == ":" else { return nil }
+            portText = after.dropFirst()
+        }
+    } else if let colon = text.lastIndex(of: ":") {
+        host = text[..<colon]
+        portText = text[text.index(after: colon)...]
+    } else {
+        host = text
+    }
+    guard !host.isEmpty, !host.contains(" ") else { return nil }
+    if let portText {
+        guard let port = UInt16(portText), port > 0 else { return nil }
+        return (String(host), port)
+    }
+    guard let defaultPort else { return nil }
+    return (String(host), defaultPort)
+}

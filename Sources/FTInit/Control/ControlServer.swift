@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+
+/// ftinit's unix socket: a client sends one line (`status`), gets the report, and is closed.
+/// Served from the event loop without ever blocking it: a request is at most `requestLimit`
+/// bytes, a client has `clientTimeout` to send it, and at most `maxClients` are served at
+/// once (more are closed at once, so a flood makes probes fail fast instead of hanging).
+public final class ControlServer {
+    public let path: String
+    private let fd: Int32
+    private let loop: EventLoop
+    private let report: () -> String
+    private var clients: [Int32: (request: [UInt8], timer: Int)] = [:]
+
+    static let maxClients = 16
+    static let requestLimit = 64
+    static let clientTimeout = TimeSpan.seconds(1)
+
+    /// Binds `path` (mode 0600, replacing a stale socket) and starts serving `report()`.
+    public init(path: String, loop: EventLoop, report: @escaping () -> String) throws {
+        self.path = path
+        self.loop = loop
+        self.report = report
+        try removeStaleSocket(path)
+        try makeDirectories(parentDirectory(of: path))
+        fd = try syscall("create the control socket") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        do {
+            var address = try unixAddress(path)
+            // The socket file takes its mode from the umask at bind time: 0600.
+            let previous = umask(0o177)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            umask(previous)
+            guard bound == 0 else { throw SystemError("bind \(path)") }
+            try syscall("listen on \(path)") { listen(fd, 64) }
+            try loop.watch(fd) { [unowned self] in self.acceptClients() }
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    private func acceptClients() {
+        while true {
+            let client = ftinit_accept_nonblocking(fd)
+            if client < 0 { return }  // EAGAIN: all taken; other errors: the next wake-up retries
+            guard clients.count < Self.maxClients else { close(client); continue }
+            do {
+                try loop.watch(client) { [unowned self] in self.readRequest(client) }
+            } catch {
+                close(client)
+                continue
+            }
+            let timer = loop.schedule(at: .now() + Self.clientTimeout) { [unowned self] in self.drop(client) }
+            clients[client] = ([], timer)
+        }
+    }
+
+    private func readRequest(_ client: Int32) {
+        var buffer = [UInt8](repeating: 0, count: Self.requestLimit)
+        let n = read(client, &buffer, buffer.count)
+        if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        guard n > 0, var entry = clients[client] else { return drop(client) }
+        entry.request += buffer[..<n]
+        clients[client] = entry
+        if entry.request.contains(UInt8(ascii: "\n")) {
+            let answer = String(decoding: entry.request.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self) == "status"
+                ? report() : "error unknown request\n"
+            // A few hundred bytes into an empty socket buffer: this write does not block.
+            writeAll(client, answer)
+            drop(client)
+        } else if entry.request.count >= Self.requestLimit {
+            drop(client)
+        }
+    }
+
+    private func drop(_ client: Int32) {
+        guard let entry = clients.removeValue(forKey: client) else { return }
+        loop.cancel(entry.timer)
+        loop.unwatch(client)
+        close(client)
+    }
+
+    /// Closes the socket and removes its file (ftinit is exiting).
+    public func shutdown() {
+        for client in Array(clients.keys) { drop(client) }
+        loop.unwatch(fd)
+        close(fd)
+        unlink(path)
+    }
+}
+
+/// A `sockaddr_un` for `path`, or an error when the path does not fit.
+func unixAddress(_ path: String) throws -> sockaddr_un {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    let capacity = MemoryLayout.size(ofValue: address.sun_path)
+    guard bytes.count < capacity else {
+        throw SystemError(operation: "use socket path \(path)", message: "longer than \(capacity - 1) bytes")
+    }
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+    return address
+}
+
+/// Removes a socket file left by an earlier run; refuses to remove anything else.
+private func removeStaleSocket(_ path: String) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+        throw SystemError(operation: "use \(path) as the control socket", message: "it exists and is not a socket")
+    }
+    try syscall("remove stale socket \(path)") { unlink(path) }
+}

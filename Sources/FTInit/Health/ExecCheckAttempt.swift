@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+
+/// `exec CMD...`: healthy when the command exits 0. It runs as a child of ftinit (with the
+/// service's user, dir and env) in its own session; its output is kept, the last line of it
+/// becomes the failure message. A late command is killed with its whole group and reaped.
+final class ExecCheckAttempt: CheckAttempt {
+    private let request: SpawnRequest
+    private let loop: EventLoop
+    private let register: (pid_t, @escaping (ExitStatus) -> Void) -> Void
+    private var completion: ((CheckResult) -> Void)?
+    private var pid: pid_t?
+    private var outputFD: Int32 = -1
+    private var output: [UInt8] = []
+    private static let keptOutput = 512
+
+    /// `register` routes the exit of the spawned pid, once reaped, back to this attempt.
+    init(request: SpawnRequest, loop: EventLoop, register: @escaping (pid_t, @escaping (ExitStatus) -> Void) -> Void,
+         completion: @escaping (CheckResult) -> Void) {
+        self.request = request
+        self.loop = loop
+        self.register = register
+        self.completion = completion
+    }
+
+    func start() {
+        var ends: [Int32] = [-1, -1]
+        do {
+            try syscall("create a pipe") { ftinit_pipe_cloexec(&ends) }
+            defer { close(ends[1]) }
+            outputFD = ends[0]
+            try setNonBlocking(outputFD)
+            try loop.watch(outputFD) { [unowned self] in self.collectOutput() }
+            var request = self.request
+            request.stdout = ends[1]
+            request.stderr = ends[1]
+            let pid = try spawn(request)
+            self.pid = pid
+            register(pid) { [weak self] status in self?.exited(status) }
+        } catch {
+            finish(.failed("\(error)"))
+        }
+    }
+
+    private func collectOutput() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(outputFD, &buffer, buffer.count)
+            if n > 0 {
+                output = Array((output + buffer[..<n]).suffix(Self.keptOutput))
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                if n == 0 { closeOutput() }
+                return
+            }
+        }
+    }
+
+    private func exited(_ status: ExitStatus) {
+        pid = nil  // reaped: never signal it again
+        guard completion != nil else { return }
+        if outputFD >= 0 { collectOutput() }
+        if status == .exited(0) { return finish(.passed) }
+        let lastLine = String(decoding: output, as: UTF8.self)
+            .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last.map(String.init) ?? ""
+        let what = status.description.replacingEquals()
+        finish(.failed(lastLine.isEmpty ? "exited with \(what)" : "exited with \(what): \(lastLine)"))
+    }
+
+    private func finish(_ result: CheckResult) {
+        let completion = self.completion
+        cancel()
+        completion?(result)
+    }
+
+    /// Kills a command still running (its whole group); its exit is still reaped later.
+    func cancel() {
+        completion = nil
+        if let pid { kill(-pid, SIGKILL) }
+        closeOutput()
+    }
+
+    private func closeOutput() {
+        guard outputFD >= 0 else { return }
+        loop.unwatch(outputFD)
+        close(outputFD)
+        outputFD = -1
+    }
+}
+
+private extension String {
+    /// `code=3` → `code 3`, for prose.
+    func replacingEquals() -> String { String(map { $0 == "=" ? " " : $0 }) }
+}

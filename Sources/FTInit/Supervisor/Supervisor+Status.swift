@@ -1,0 +1,46 @@
+/// The state ftinit serves on its control socket.
+extension Supervisor {
+    func statusReport() -> String {
+        snapshot().text
+    }
+
+    func snapshot() -> StatusReport {
+        let now = Instant.now()
+        let programs = children.map { child -> StatusReport.Program in
+            let state: String
+            switch child.state {
+            case .waiting: state = "waiting"
+            case .running: state = "running"
+            case .ended(let status): state = child.program.kind == .task && status == .exited(0) ? "done" : "exited"
+            }
+            let monitor = child.monitor
+            return StatusReport.Program(
+                kind: child.program.kind.rawValue, name: child.program.name, state: state, pid: child.pid,
+                health: monitor?.health.rawValue ?? "none",
+                uptime: child.pid != nil ? child.startedAt.map { now.since($0) } : nil,
+                check: monitor?.spec.text, result: monitor?.lastResult, latency: monitor?.lastLatency)
+        }
+        return verdict(programs)
+    }
+
+    /// Healthy while ftinit runs and no service has failed: every service is waiting for its
+    /// dependencies, running without a check, starting within its start period, or healthy.
+    private func verdict(_ programs: [StatusReport.Program]) -> StatusReport {
+        guard case .running = phase else {
+            return StatusReport(healthy: false, summary: "ftinit is stopping", programs: programs)
+        }
+        let services = programs.filter { $0.kind == "service" }
+        if let bad = services.first(where: { $0.health == "unhealthy" || $0.state == "exited" }) {
+            let why = bad.state == "exited" ? "exited" : "unhealthy: \(bad.result ?? "check failed")"
+            return StatusReport(healthy: false, summary: "\(bad.name) \(why)", programs: programs)
+        }
+        var counts: [(String, Int)] = []
+        for word in ["healthy", "starting", "waiting", "running"] {
+            let n = services.filter { ($0.state == "running" ? ($0.health == "none" ? "running" : $0.health) : $0.state) == word }.count
+            if n > 0 { counts.append((word, n)) }
+        }
+        let detail = counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+        return StatusReport(healthy: true, summary: "\(counted(services.count, "service"))\(detail.isEmpty ? "" : ": " + detail)",
+                            programs: programs)
+    }
+}
