@@ -5,7 +5,7 @@ RELEASE_FLAGS = -c release -Xswiftc -static-executable
 FTINIT = .build/release/ftinit
 FTINIT_STRIPPED = .build/ftinit
 
-.PHONY: all ftinit deps test unit integration clean
+.PHONY: all ftinit deps test unit integration bench clean
 
 all: ftinit
 
@@ -28,6 +28,11 @@ unit:
 
 integration: ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter IntegrationTests
+
+## bench: benchmark scripts that print figures (not tests: nothing here can fail a build)
+bench: ftinit
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/cert.py
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/probe.py
 
 clean:
 	rm -rf .build

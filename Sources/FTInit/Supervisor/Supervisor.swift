@@ -133,7 +133,6 @@ public final class Supervisor {
     private func start(_ child: Child) {
         let program = child.program
         var request = spawnRequest(for: child, argv: program.argv)
-        request.stdin = devNull
         var pipes: (stdout: Int32, stderr: Int32)?
         do {
             pipes = try output?.attach(name: program.name)
@@ -170,6 +169,7 @@ public final class Supervisor {
             environment: mergedEnvironment(baseEnvironment, (child.identity?.environment ?? []) + child.program.env))
         request.directory = child.program.dir?.value
         request.identity = child.identity
+        request.stdin = devNull
         return request
     }
 
@@ -206,6 +206,8 @@ public final class Supervisor {
                     kill(pid, signal)
                     Log.event(.info, "forwarded", "signal=\(SignalName.name(of: signal))", child.program.logSubject, "pid=\(pid)")
                 }
+            case SIGPIPE:
+                break  // a client or log reader went away mid-write; the write's error says enough
             default:
                 Log.event(.info, "ignored", "signal=\(SignalName.name(of: signal))")
             }

@@ -1,0 +1,34 @@
+"""Helpers shared by the benchmark scripts: timing commands and printing figures."""
+import os
+import statistics
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FTINIT = os.environ.get("FTINIT_BIN", os.path.join(ROOT, ".build", "release", "ftinit"))
+
+
+def time_command(argv, runs, env=None, check=True):
+    """Runs argv `runs` times; returns the wall-clock durations in milliseconds."""
+    durations = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        durations.append((time.perf_counter() - start) * 1000)
+        if check and result.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {result.returncode}")
+    return durations
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary(name, durations):
+    """One table row: median, p99, spread."""
+    return (f"| {name} | {len(durations)} | {statistics.median(durations):.2f} | "
+            f"{percentile(durations, 99):.2f} | {min(durations):.2f} | {max(durations):.2f} |")
+
+
+TABLE_HEADER = "| what | runs | p50 ms | p99 ms | min ms | max ms |\n|---|---|---|---|---|---|"
