@@ -25,15 +25,25 @@ public enum TLSProvisioner {
         let ownerIDs = owner.map { (uid: $0.uid, gid: $0.gid) }
         switch inspect(spec) {
         case .fit(let reason):
-            // The owner may have changed since the key was written: apply it to the kept key.
-            if let ownerIDs, chown(spec.key, ownerIDs.uid, ownerIDs.gid) != 0 {
-                throw .write("\(SystemError("set owner of \(spec.key)"))")
-            }
-            guard chmod(spec.key, 0o600) == 0 else { throw .write("\(SystemError("set mode of \(spec.key)"))") }
+            try fixKeyPermissions(spec.key, owner: ownerIDs)
             return .kept(reason: reason)
         case .unfit(let reason):
             try write(spec, owner: ownerIDs)
             return .generated(reason: reason)
+        }
+    }
+
+    /// The owner or mode of a kept key may differ from the config (the owner changed since it
+    /// was written): fix them, touching the file only when they differ, so a fitting pair on
+    /// a read-only volume is kept without a write.
+    static func fixKeyPermissions(_ path: String, owner: (uid: UInt32, gid: UInt32)?) throws(BootError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .write("\(SystemError("inspect \(path)"))") }
+        if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid, chown(path, owner.uid, owner.gid) != 0 {
+            throw .write("\(SystemError("set owner of \(path)"))")
+        }
+        if info.st_mode & 0o7777 != 0o600, chmod(path, 0o600) != 0 {
+            throw .write("\(SystemError("set mode of \(path)"))")
         }
     }
 

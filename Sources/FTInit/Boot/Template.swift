@@ -28,17 +28,25 @@ public enum TemplateRenderer {
         return problems.isEmpty ? .success(output) : .failure(ConfigErrors(problems))
     }
 
-    /// Renders one template to its destination, with its mode and owner.
-    public static func apply(_ spec: TemplateSpec, expander: Expander, owner: Identity?) throws(BootError) {
-        guard let text = readFile(spec.source) else {
-            throw .config([Diagnostic(file: spec.source, line: nil, message: "cannot read template: \(errorString(errno))")])
+    /// Renders every template, then writes them: when any template has a problem, every
+    /// problem of every template is reported and no file is written at all.
+    public static func applyAll(_ templates: [(spec: TemplateSpec, owner: Identity?)], expander: Expander) throws(BootError) {
+        var rendered: [String] = []
+        var problems: [Diagnostic] = []
+        for (spec, _) in templates {
+            guard let text = readFile(spec.source) else {
+                problems.append(Diagnostic(file: spec.source, line: nil, message: "cannot read template: \(errorString(errno))"))
+                continue
+            }
+            switch render(text, source: spec.source, expander: expander) {
+            case .success(let output): rendered.append(output)
+            case .failure(let errors): problems += errors.diagnostics
+            }
         }
-        switch render(text, source: spec.source, expander: expander) {
-        case .failure(let errors):
-            throw .config(errors.diagnostics)
-        case .success(let rendered):
+        guard problems.isEmpty else { throw .config(problems) }
+        for ((spec, owner), text) in zip(templates, rendered) {
             do {
-                let file = try AtomicFile(path: spec.destination, bytes: Array(rendered.utf8), mode: spec.mode,
+                let file = try AtomicFile(path: spec.destination, bytes: Array(text.utf8), mode: spec.mode,
                                           owner: owner.map { ($0.uid, $0.gid) })
                 try file.commit()
             } catch {

@@ -69,7 +69,7 @@ public enum Command: Equatable, Sendable {
                                               exit with its status (like tini)
                ftinit check [--config PATH]   validate the config; print PATH:LINE: message per error
                ftinit cert --cert PATH --key PATH [--name DNS]... [--ip ADDR]...
-                           [--key-type ec-p256|rsa2048|rsa3072|rsa4096] [--days N]
+                           [--key-type ec-p256|rsa2048|rsa3072|rsa4096] [--days N] [--renew-before DUR]
                                               make (or keep, if still fit) a self-signed TLS pair
                ftinit probe [--socket PATH] [--timeout DURATION]
                                               liveness probe: exit 0 when every service is fine
@@ -105,12 +105,16 @@ public enum Command: Equatable, Sendable {
             case "--days":
                 guard let days = Int(value), (1...36500).contains(days) else { return .usageError("--days takes 1 to 36500") }
                 spec.days = days
+            case "--renew-before":
+                guard let span = TimeSpan(parsing: value) else { return .usageError("--renew-before takes a duration like 30d") }
+                spec.renewBefore = span
             default:
                 return .usageError("unknown option '\(option)' for cert")
             }
         }
         if spec.cert.isEmpty || spec.key.isEmpty { return .usageError("cert needs --cert PATH and --key PATH") }
         if spec.names.isEmpty && spec.ips.isEmpty { return .usageError("cert needs at least one --name or --ip") }
+        if let problem = spec.renewalProblem { return .usageError(problem) }
         return .cert(spec)
     }
 

@@ -28,6 +28,14 @@ public struct TLSSpec: Sendable, Equatable {
     }
 }
 
+extension TLSSpec {
+    /// A certificate valid for no longer than `renew-before` would be replaced on every boot.
+    public var renewalProblem: String? {
+        guard TimeSpan(milliseconds: Int64(days) * 86_400_000) <= renewBefore else { return nil }
+        return "days (\(days)d) must be longer than renew-before (\(renewBefore)), or every boot makes a new pair"
+    }
+}
+
 /// `[template DEST]`: DEST rendered from `source` with `${VAR}` substitution.
 public struct TemplateSpec: Sendable, Equatable {
     public var destination: String

@@ -43,6 +43,7 @@ extension ConfigLoader {
             fail(section.line, "[tls] has no '\(key)' key")
         }
         if spec.names.isEmpty && spec.ips.isEmpty { fail(section.line, "[tls] needs at least one of 'names' or 'ips'") }
+        if let problem = spec.renewalProblem { fail(section.line, problem) }
         return spec.cert.isEmpty || spec.key.isEmpty ? nil : spec
     }
 

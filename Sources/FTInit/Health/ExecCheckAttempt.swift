@@ -68,7 +68,7 @@ final class ExecCheckAttempt: CheckAttempt {
         if status == .exited(0) { return finish(.passed) }
         let lastLine = String(decoding: output, as: UTF8.self)
             .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last.map(String.init) ?? ""
-        let what = status.description.replacingEquals()
+        let what = status.phrase
         finish(.failed(lastLine.isEmpty ? "exited with \(what)" : "exited with \(what): \(lastLine)"))
     }
 
@@ -91,9 +91,4 @@ final class ExecCheckAttempt: CheckAttempt {
         close(outputFD)
         outputFD = -1
     }
-}
-
-private extension String {
-    /// `code=3` → `code 3`, for prose.
-    func replacingEquals() -> String { String(map { $0 == "=" ? " " : $0 }) }
 }

@@ -22,6 +22,14 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `code 3` or `signal KILL`, for messages.
+    public var phrase: String {
+        switch self {
+        case .exited(let code): return "code \(code)"
+        case .signaled(let signal): return "signal \(SignalName.name(of: signal))"
+        }
+    }
+
     /// `code=3` or `signal=KILL`, for log lines.
     public var description: String {
         switch self {

@@ -38,7 +38,7 @@ extension Supervisor {
         case .unhealthy:
             Log.event(.error, "unhealthy", subject, Log.field("check", monitor.spec.text),
                       Log.field("reason", monitor.failureSummary), Log.field("error", monitor.lastResult ?? ""))
-            beginStop(exitCode: ExitCode.unhealthy)
+            beginStop(exitCode: ExitCode.unhealthy, reason: "\(child.program.name) unhealthy: \(monitor.lastResult ?? monitor.failureSummary)")
         case .starting:
             break
         }

@@ -27,7 +27,7 @@ extension Supervisor {
     /// dependencies, running without a check, starting within its start period, or healthy.
     private func verdict(_ programs: [StatusReport.Program]) -> StatusReport {
         guard case .running = phase else {
-            return StatusReport(healthy: false, summary: "ftinit is stopping", programs: programs)
+            return StatusReport(healthy: false, summary: "stopping: \(stopReason ?? "ftinit is exiting")", programs: programs)
         }
         let services = programs.filter { $0.kind == "service" }
         if let bad = services.first(where: { $0.health == "unhealthy" || $0.state == "exited" }) {

@@ -26,6 +26,8 @@ public final class Supervisor {
     enum Phase { case running, stopping(deadline: Instant), finished }
     var phase = Phase.running
     private var exitCode: Int32?
+    /// Why ftinit is stopping, for `ftinit probe` and `ftinit status`.
+    private(set) var stopReason: String?
     private var stopping: Child?
     private var neededKill = false
 
@@ -91,15 +93,15 @@ public final class Supervisor {
     /// Templates, then the TLS pair: files the services read, written before any of them starts.
     private func boot() throws {
         let expander = Expander(environment: environmentDictionary(baseEnvironment))
-        for (template, owner) in zip(config.templates, plan.templateOwners) {
-            do {
-                try TemplateRenderer.apply(template, expander: expander, owner: owner)
-            } catch {
-                if case .config(let diagnostics) = error {
-                    for diagnostic in diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
-                }
-                throw error
+        do {
+            try TemplateRenderer.applyAll(Array(zip(config.templates, plan.templateOwners)), expander: expander)
+        } catch {
+            if case .config(let diagnostics) = error {
+                for diagnostic in diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
             }
+            throw error
+        }
+        for template in config.templates {
             Log.event(.info, "rendered", Log.field("template", template.destination), Log.field("source", template.source))
         }
         if let tls = config.tls {
@@ -150,11 +152,11 @@ public final class Supervisor {
         } catch let error as SpawnError {
             child.state = .ended(.exited(error.exitCode))
             Log.event(.error, "exec-failed", program.logSubject, Log.field("command", program.argv[0]), Log.field("error", error.description))
-            beginStop(exitCode: error.exitCode)
+            beginStop(exitCode: error.exitCode, reason: "\(program.name) could not be started: \(error)")
         } catch {
             child.state = .ended(.exited(ExitCode.osError))
             Log.event(.error, "start-failed", program.logSubject, Log.field("error", "\(error)"))
-            beginStop(exitCode: ExitCode.osError)
+            beginStop(exitCode: ExitCode.osError, reason: "\(program.name) could not be started: \(error)")
         }
         if let pipes {
             close(pipes.stdout)
@@ -199,7 +201,7 @@ public final class Supervisor {
                 for (pid, status) in reapChildren() { childEnded(pid: pid, status: status) }
             case SIGTERM, SIGINT:
                 Log.event(.info, "stop-requested", "signal=\(SignalName.name(of: signal))")
-                beginStop(exitCode: 0)
+                beginStop(exitCode: 0, reason: "stop requested by SIG\(SignalName.name(of: signal))")
             case _ where Self.forwarded.contains(signal):
                 for child in started {
                     guard let pid = child.pid else { continue }
@@ -230,7 +232,7 @@ public final class Supervisor {
             if child.satisfiesDependents {
                 startReady()  // a task succeeded
             } else {
-                beginStop(exitCode: ExitCode.forUnexpectedExit(status))
+                beginStop(exitCode: ExitCode.forUnexpectedExit(status), reason: "\(child.program.name) exited with \(status.phrase)")
             }
         case .finished:
             break
@@ -239,9 +241,10 @@ public final class Supervisor {
 
     // MARK: stopping
 
-    func beginStop(exitCode code: Int32) {
+    func beginStop(exitCode code: Int32, reason: String) {
         guard case .running = phase else { return }
         exitCode = code
+        stopReason = reason
         let deadline = Instant.now() + config.stopTimeout
         phase = .stopping(deadline: deadline)
         for child in children { child.monitor?.end() }
