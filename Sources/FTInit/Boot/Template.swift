@@ -17,7 +17,8 @@ public enum TemplateRenderer {
         var rest = Substring(text)
         while !rest.isEmpty {
             lineNumber += 1
-            let end = rest.firstIndex(of: "\n").map { rest.index(after: $0) } ?? rest.endIndex
+            // "\r\n" is one Character in Swift: look for both forms of line end.
+            let end = rest.firstIndex(where: { $0 == "\n" || $0 == "\r\n" }).map { rest.index(after: $0) } ?? rest.endIndex
             do {
                 output += try expander.expand(String(rest[..<end]))
             } catch {

@@ -86,9 +86,12 @@ public enum Command: Equatable, Sendable {
     /// `ftinit cert` options, validated like the `[tls]` section.
     static func parseCert(_ arguments: [String]) -> Command {
         var spec = TLSSpec(cert: "", key: "", names: [], ips: [], line: 0)
+        var explicitRenewal = false
         var i = 0
         while i < arguments.count {
             let option = arguments[i]
+            let known = ["--cert", "--key", "--name", "--ip", "--key-type", "--days", "--renew-before"]
+            guard known.contains(option) else { return .usageError("unknown option '\(option)' for cert") }
             guard i + 1 < arguments.count else { return .usageError("\(option) needs a value") }
             let value = arguments[i + 1]
             i += 2
@@ -108,13 +111,18 @@ public enum Command: Equatable, Sendable {
             case "--renew-before":
                 guard let span = TimeSpan(parsing: value) else { return .usageError("--renew-before takes a duration like 30d") }
                 spec.renewBefore = span
+                explicitRenewal = true
             default:
-                return .usageError("unknown option '\(option)' for cert")
+                break  // not reached: `known` was checked above
             }
         }
         if spec.cert.isEmpty || spec.key.isEmpty { return .usageError("cert needs --cert PATH and --key PATH") }
         if spec.names.isEmpty && spec.ips.isEmpty { return .usageError("cert needs at least one --name or --ip") }
-        if let problem = spec.renewalProblem { return .usageError(problem) }
+        if !explicitRenewal {
+            spec.renewBefore = TLSSpec.defaultRenewBefore(days: spec.days)
+        } else if let problem = spec.renewalProblem {
+            return .usageError(problem)
+        }
         return .cert(spec)
     }
 
@@ -122,14 +130,17 @@ public enum Command: Equatable, Sendable {
     static func parseClient(_ command: String, _ arguments: [String], socket defaultSocket: String) -> Command {
         var socket = defaultSocket
         var timeout = TimeSpan.seconds(1)
+        let known = command == "probe" ? ["--socket", "--timeout"] : ["--socket"]
         var i = 0
         while i < arguments.count {
             let option = arguments[i]
+            guard known.contains(option) else { return .usageError("unknown option '\(option)' for \(command)") }
             guard i + 1 < arguments.count else { return .usageError("\(option) needs a value") }
             let value = arguments[i + 1]
             i += 2
             switch option {
-            case "--socket" where !value.isEmpty:
+            case "--socket":
+                guard !value.isEmpty else { return .usageError("--socket needs a path") }
                 socket = value
             case "--timeout" where command == "probe":
                 guard let span = TimeSpan(parsing: value), span > .zero else {
@@ -137,7 +148,7 @@ public enum Command: Equatable, Sendable {
                 }
                 timeout = span
             default:
-                return .usageError("unknown option '\(option)' for \(command)")
+                break  // not reached: `known` was checked above
             }
         }
         return command == "probe" ? .probe(socket: socket, timeout: timeout) : .status(socket: socket)

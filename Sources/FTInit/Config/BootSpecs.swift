@@ -29,7 +29,13 @@ public struct TLSSpec: Sendable, Equatable {
 }
 
 extension TLSSpec {
-    /// A certificate valid for no longer than `renew-before` would be replaced on every boot.
+    /// 30 days, or half the validity of a shorter-lived certificate.
+    public static func defaultRenewBefore(days: Int) -> TimeSpan {
+        min(TimeSpan(milliseconds: 30 * 86_400_000), TimeSpan(milliseconds: Int64(days) * 86_400_000 / 2))
+    }
+
+    /// An explicit `renew-before` at least as long as the validity would replace the pair on
+    /// every boot.
     public var renewalProblem: String? {
         guard TimeSpan(milliseconds: Int64(days) * 86_400_000) <= renewBefore else { return nil }
         return "days (\(days)d) must be longer than renew-before (\(renewBefore)), or every boot makes a new pair"

@@ -43,7 +43,11 @@ extension ConfigLoader {
             fail(section.line, "[tls] has no '\(key)' key")
         }
         if spec.names.isEmpty && spec.ips.isEmpty { fail(section.line, "[tls] needs at least one of 'names' or 'ips'") }
-        if let problem = spec.renewalProblem { fail(section.line, problem) }
+        if !section.entries.contains(where: { $0.key == "renew-before" }) {
+            spec.renewBefore = TLSSpec.defaultRenewBefore(days: spec.days)
+        } else if let problem = spec.renewalProblem {
+            fail(section.line, problem)
+        }
         return spec.cert.isEmpty || spec.key.isEmpty ? nil : spec
     }
 
@@ -81,7 +85,9 @@ extension ConfigLoader {
             for entry in entries { fail(entry.line, "\(entry.key) needs a 'check' in the same section") }
             return nil
         }
-        guard var spec = parseCheck(checkEntry) else { return nil }
+        // A bad check still gets its timing keys validated, so every error shows at once.
+        let parsed = parseCheck(checkEntry)
+        var spec = parsed ?? HealthCheckSpec(probe: .exec(argv: []), text: "")
         for entry in entries {
             switch entry.key {
             case "check-interval": if let span = positiveSpan(entry) { spec.interval = span }
@@ -94,7 +100,7 @@ extension ConfigLoader {
             default: break
             }
         }
-        return spec
+        return parsed == nil ? nil : spec
     }
 
     private mutating func parseCheck(_ entry: IniDocument.Entry) -> HealthCheckSpec? {
