@@ -90,4 +90,134 @@ import Testing
             #expect(Command.usageText.contains(word), "usage lacks \(word)")
         }
     }
+
+    // MARK: probe and status
+
+    @Test(arguments: [
+        (["probe"], Command.probe(socket: "/run/ftinit.sock", timeout: .seconds(1))),
+        (["probe", "--socket", "/tmp/ft.sock"], .probe(socket: "/tmp/ft.sock", timeout: .seconds(1))),
+        (["probe", "--timeout", "500ms"], .probe(socket: "/run/ftinit.sock", timeout: TimeSpan(milliseconds: 500))),
+        (["probe", "--timeout", "1m30s", "--socket", "/s"], .probe(socket: "/s", timeout: TimeSpan(milliseconds: 90_000))),
+        (["probe", "--socket", "/a", "--socket", "/b"], .probe(socket: "/b", timeout: .seconds(1))),
+        (["status"], .status(socket: "/run/ftinit.sock")),
+        (["status", "--socket", "/tmp/ft.sock"], .status(socket: "/tmp/ft.sock")),
+        (["status", "--socket", "relative.sock"], .status(socket: "relative.sock")),
+    ] as [([String], Command)])
+    func parsesProbeAndStatus(arguments: [String], expected: Command) {
+        #expect(Self.parse(arguments) == expected)
+    }
+
+    @Test func ftinitSocketReplacesTheDefaultSocket() {
+        let environment = ["FTINIT_SOCKET": "/env/ft.sock"]
+        #expect(Self.parse(["probe"], environment) == .probe(socket: "/env/ft.sock", timeout: .seconds(1)))
+        #expect(Self.parse(["status"], environment) == .status(socket: "/env/ft.sock"))
+        #expect(Self.parse(["probe", "--socket", "/arg.sock"], environment) == .probe(socket: "/arg.sock", timeout: .seconds(1)))
+        #expect(Self.parse(["status", "--socket", "/arg.sock"], environment) == .status(socket: "/arg.sock"))
+    }
+
+    @Test func anEmptyFtinitSocketMeansTheDefault() {
+        #expect(Self.parse(["probe"], ["FTINIT_SOCKET": ""]) == .probe(socket: "/run/ftinit.sock", timeout: .seconds(1)))
+    }
+
+    @Test func ftinitConfigDoesNotMoveTheSocket() {
+        #expect(Self.parse(["status"], ["FTINIT_CONFIG": "/srv/app.conf"]) == .status(socket: "/run/ftinit.sock"))
+    }
+
+    @Test(arguments: [
+        (["probe", "--timeout"], "--timeout needs a value"),
+        (["probe", "--socket"], "--socket needs a value"),
+        (["status", "--socket"], "--socket needs a value"),
+        (["probe", "--timeout", "0"], "--timeout takes a duration like 500ms or 2s, got '0'"),
+        (["probe", "--timeout", "0s"], "--timeout takes a duration like 500ms or 2s, got '0s'"),
+        (["probe", "--timeout", "1"], "--timeout takes a duration like 500ms or 2s, got '1'"),
+        (["probe", "--timeout", "1.5s"], "--timeout takes a duration like 500ms or 2s, got '1.5s'"),
+        (["probe", "--timeout", ""], "--timeout takes a duration like 500ms or 2s, got ''"),
+        (["status", "--timeout", "1s"], "unknown option '--timeout' for status"),
+        (["probe", "--config", "/etc/ftinit.conf"], "unknown option '--config' for probe"),
+        (["status", "-s", "/x"], "unknown option '-s' for status"),
+        (["probe", "--verbose"], "unknown option '--verbose' for probe"),
+        (["status", "--json"], "unknown option '--json' for status"),
+        (["status", "extra"], "unknown option 'extra' for status"),
+        (["probe", "--socket=/x"], "unknown option '--socket=/x' for probe"),
+        (["probe", "--socket", ""], "--socket needs a path"),
+        (["status", "--socket", ""], "--socket needs a path"),
+    ] as [([String], String)])
+    func rejectsProbeAndStatusUsageErrors(arguments: [String], message: String) {
+        #expect(Self.parse(arguments) == .usageError(message))
+    }
+
+    // MARK: cert
+
+    static func tls(_ cert: String, _ key: String, names: [String] = [], ips: [String] = [],
+                    keyType: KeyType = .ecP256, days: Int = 365, renewBefore: String = "30d") -> TLSSpec {
+        var spec = TLSSpec(cert: cert, key: key, names: names, ips: ips, line: 0)
+        spec.keyType = keyType
+        spec.days = days
+        spec.renewBefore = TimeSpan(parsing: renewBefore)!
+        return spec
+    }
+
+    @Test(arguments: [
+        (["cert", "--cert", "/c.pem", "--key", "/k.pem", "--name", "web"], tls("/c.pem", "/k.pem", names: ["web"])),
+        (["cert", "--key", "/k.pem", "--ip", "10.0.0.1", "--cert", "/c.pem"], tls("/c.pem", "/k.pem", ips: ["10.0.0.1"])),
+        (["cert", "--cert", "c.pem", "--key", "k.pem", "--name", "a", "--name", "b", "--ip", "127.0.0.1", "--ip", "::1",
+          "--key-type", "rsa2048", "--days", "30"],
+         tls("c.pem", "k.pem", names: ["a", "b"], ips: ["127.0.0.1", "::1"], keyType: .rsa2048, days: 30, renewBefore: "15d")),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--days", "1"], tls("/c", "/k", names: ["a"], days: 1, renewBefore: "12h")),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--renew-before", "7d"], tls("/c", "/k", names: ["a"], renewBefore: "7d")),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--renew-before", "0"], tls("/c", "/k", names: ["a"], renewBefore: "0")),
+        (["cert", "--renew-before", "1d", "--days", "2", "--cert", "/c", "--key", "/k", "--name", "a"],
+         tls("/c", "/k", names: ["a"], days: 2, renewBefore: "1d")),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--days", "36500"], tls("/c", "/k", names: ["a"], days: 36500)),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--key-type", "ec-p256", "--key-type", "rsa4096"],
+         tls("/c", "/k", names: ["a"], keyType: .rsa4096)),
+    ] as [([String], TLSSpec)])
+    func parsesCert(arguments: [String], expected: TLSSpec) {
+        #expect(Self.parse(arguments) == .cert(expected))
+    }
+
+    @Test func certTakesTheDefaultsOfTls() throws {
+        guard case .cert(let spec) = Self.parse(["cert", "--cert", "/c", "--key", "/k", "--name", "a"]) else {
+            Issue.record("not a cert command"); return
+        }
+        #expect(spec.keyType == .ecP256)
+        #expect(spec.days == 365)
+        #expect(spec.renewBefore == TimeSpan(parsing: "30d"))
+        #expect(spec.owner == nil)
+    }
+
+    @Test(arguments: [
+        (["cert"], "cert needs --cert PATH and --key PATH"),
+        (["cert", "--cert", "/c", "--name", "a"], "cert needs --cert PATH and --key PATH"),
+        (["cert", "--key", "/k", "--name", "a"], "cert needs --cert PATH and --key PATH"),
+        (["cert", "--cert", "", "--key", "/k", "--name", "a"], "cert needs --cert PATH and --key PATH"),
+        (["cert", "--cert", "/c", "--key", "/k"], "cert needs at least one --name or --ip"),
+        (["cert", "--cert", "/c", "--key", "/k", "--ip", "999.1.1.1"], "--ip: '999.1.1.1' is not an IP address"),
+        (["cert", "--cert", "/c", "--key", "/k", "--ip", "localhost"], "--ip: 'localhost' is not an IP address"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--key-type", "ed25519"], "unknown key type 'ed25519'"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--days", "0"], "--days takes 1 to 36500"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--days", "36501"], "--days takes 1 to 36500"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--days", "1y"], "--days takes 1 to 36500"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name"], "--name needs a value"),
+        (["cert", "--cert"], "--cert needs a value"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--owner", "nginx"], "unknown option '--owner' for cert"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--force"], "unknown option '--force' for cert"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--renew-before", "soon"], "--renew-before takes a duration like 30d"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--renew-before"], "--renew-before needs a value"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--days", "10", "--renew-before", "10d"],
+         "days (10d) must be longer than renew-before (10d), or every boot makes a new pair"),
+        (["cert", "--cert", "/c", "--key", "/k", "--name", "a", "--renew-before", "1y"], "--renew-before takes a duration like 30d"),
+        (["cert", "--cert=/c", "--key", "/k", "--name", "a"], "unknown option '--cert=/c' for cert"),
+    ] as [([String], String)])
+    func rejectsCertUsageErrors(arguments: [String], message: String) {
+        #expect(Self.parse(arguments) == .usageError(message))
+    }
+
+    @Test func theUsageTextNamesTheClientCommands() {
+        for word in ["ftinit probe [--socket PATH] [--timeout DURATION]", "ftinit status [--socket PATH]", "ftinit cert --cert PATH --key PATH",
+                     "[--renew-before DUR]",
+                     "FTINIT_SOCKET", "/run/ftinit.sock"] {
+            #expect(Command.usageText.contains(word), "usage lacks \(word)")
+        }
+    }
 }

@@ -573,4 +573,29 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
         let found = diagnostics(of: "[service web]\nrun = web\n\n[task web]\nrun = setup")
         #expect(found == ["/etc/ftinit.conf:4: name 'web' is already used by [service web] on line 1"])
     }
+
+    // MARK: [init] socket
+
+    @Test(arguments: [
+        ("", "/run/ftinit.sock"),
+        ("[init]\nsocket = /run/ftinit/control.sock", "/run/ftinit/control.sock"),
+        ("[init]\nsocket = ${RUN_DIR:-/var/run}/ftinit.sock", "/var/run/ftinit.sock"),
+    ])
+    func socketIsTheControlSocketPath(text: String, expected: String) throws {
+        let config = try ConfigLoader.load(text: text, file: "f", environment: [:]).get()
+        #expect(config.socketPath == expected)
+    }
+
+    @Test func theDefaultSocketIsTheDocumentedOne() {
+        #expect(Config.defaultSocketPath == "/run/ftinit.sock")
+    }
+
+    @Test(arguments: [
+        ("[init]\nsocket =", ["/etc/ftinit.conf:2: socket is empty"]),
+        ("[init]\nsocket = ${SOCKET}", ["/etc/ftinit.conf:2: socket: undefined variable ${SOCKET} (set it, or write ${SOCKET:-default})"]),
+        ("[init]\nsocket = /a.sock\nsocket = /b.sock", ["/etc/ftinit.conf:3: duplicate key 'socket' (first set on line 2)"]),
+    ])
+    func rejectsABadSocket(text: String, expected: [String]) {
+        #expect(diagnostics(of: text) == expected)
+    }
 }

@@ -98,24 +98,26 @@ public struct HTTPTarget: Sendable, Equatable {
     /// Parses an http or https URL; nil when it is not one.
     public init?(url: String) {
         let rest: Substring
-        if url.hasPrefix("http://") {
+        let scheme = url.prefix(while: { $0 != ":" }).lowercased()
+        if scheme == "http" && url.dropFirst(4).hasPrefix("://") {
             secure = false
             rest = url.dropFirst(7)
-        } else if url.hasPrefix("https://") {
+        } else if scheme == "https" && url.dropFirst(5).hasPrefix("://") {
             secure = true
             rest = url.dropFirst(8)
         } else {
             return nil
         }
-        let authority = rest.prefix(while: { $0 != "/" })
-        path = rest.count > authority.count ? String(rest.dropFirst(authority.count)) : "/"
+        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        let target = rest.dropFirst(authority.count).prefix(while: { $0 != "#" })
+        path = target.first == "/" ? String(target) : "/" + target
         guard let (host, port) = splitHostPort(authority, defaultPort: secure ? 443 : 80) else { return nil }
         self.host = host
         self.port = port
     }
 }
 
-/// `HOST:PORT`, `[V6]:PORT`, or `HOST` with `defaultPort`; nil when malformed.
+/// `HOST:PORT`, `[V6]:PORT`, or `HOST` / `[V6]` with `defaultPort`; nil when malformed.
 func splitHostPort(_ text: Substring, defaultPort: UInt16?) -> (String, UInt16)? {
     var host: Substring
     var portText: Substring?
@@ -129,6 +131,7 @@ func splitHostPort(_ text: Substring, defaultPort: UInt16?) -> (String, UInt16)?
         }
     } else if let colon = text.lastIndex(of: ":") {
         host = text[..<colon]
+        guard !host.contains(":") else { return nil }  // IPv6 must be bracketed: [::1]:80
         portText = text[text.index(after: colon)...]
     } else {
         host = text

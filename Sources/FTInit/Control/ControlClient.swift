@@ -34,8 +34,9 @@ public enum ControlClient {
             default: return failure(errorString(errno))
             }
         }
-        // A few bytes into a new socket's empty buffer: this write does not block.
-        guard write(fd, "status\n", 7) == 7 else { return failure("cannot send the request: \(errorString(errno))") }
+        // A few bytes into a new socket's empty buffer: this send does not block. MSG_NOSIGNAL:
+        // a server that closed at once (flooded) must give "fail", not kill us with SIGPIPE.
+        guard send(fd, "status\n", 7, Int32(MSG_NOSIGNAL)) == 7 else { return failure("cannot send the request: \(errorString(errno))") }
 
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

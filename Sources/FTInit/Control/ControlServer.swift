@@ -15,6 +15,7 @@ public final class ControlServer {
     private let loop: EventLoop
     private let report: () -> String
     private var clients: [Int32: (request: [UInt8], timer: Int)] = [:]
+    private var isShutDown = false
 
     static let maxClients = 16
     static let requestLimit = 64
@@ -90,6 +91,8 @@ public final class ControlServer {
 
     /// Closes the socket and removes its file (ftinit is exiting).
     public func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
         for client in Array(clients.keys) { drop(client) }
         loop.unwatch(fd)
         close(fd)

@@ -74,7 +74,7 @@ func parseFields(_ line: String) -> [(key: String, value: String)] {
                 if c == "\"" { break }
                 if c == "\\", let next = rest.first {
                     rest = rest.dropFirst()
-                    value.append(next == "n" ? "\n" : next)
+                    value.append(next == "n" ? "\n" : next == "r" ? "\r" : next)
                 } else {
                     value.append(c)
                 }

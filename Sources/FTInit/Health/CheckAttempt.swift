@@ -11,22 +11,48 @@ protocol CheckAttempt: AnyObject {
     func cancel()
 }
 
+/// The report-once bookkeeping every attempt shares: `finish` releases the attempt's
+/// resources before reporting, `cancel` releases them without reporting.
+class OneShotAttempt {
+    private var completion: ((CheckResult) -> Void)?
+
+    init(completion: @escaping (CheckResult) -> Void) {
+        self.completion = completion
+    }
+
+    /// Whether the result is still wanted (not reported, not cancelled).
+    var isPending: Bool { completion != nil }
+
+    func finish(_ result: CheckResult) {
+        let completion = self.completion
+        cancel()
+        completion?(result)
+    }
+
+    func cancel() {
+        completion = nil
+        release()
+    }
+
+    /// Closes sockets, kills commands: what the subclass holds.
+    func release() {}
+}
+
 enum CheckResult: Equatable {
     case passed
     case failed(String)
 }
 
 /// `tcp HOST:PORT`: healthy when a connection is accepted.
-final class TCPCheckAttempt: CheckAttempt {
+final class TCPCheckAttempt: OneShotAttempt, CheckAttempt {
     private let address: SocketAddress
     private let loop: EventLoop
-    private var completion: ((CheckResult) -> Void)?
     private var fd: Int32 = -1
 
     init(address: SocketAddress, loop: EventLoop, completion: @escaping (CheckResult) -> Void) {
         self.address = address
         self.loop = loop
-        self.completion = completion
+        super.init(completion: completion)
     }
 
     func start() {
@@ -43,18 +69,15 @@ final class TCPCheckAttempt: CheckAttempt {
         }
     }
 
-    private func finish(_ result: CheckResult) {
-        let completion = self.completion
-        cancel()
-        completion?(result)
+    override func release() {
+        closeWatched(&fd, loop)
     }
+}
 
-    func cancel() {
-        completion = nil
-        if fd >= 0 {
-            loop.unwatch(fd)
-            close(fd)
-            fd = -1
-        }
-    }
+/// Stops watching and closes `fd` if it is open, and marks it closed.
+func closeWatched(_ fd: inout Int32, _ loop: EventLoop) {
+    guard fd >= 0 else { return }
+    loop.unwatch(fd)
+    close(fd)
+    fd = -1
 }

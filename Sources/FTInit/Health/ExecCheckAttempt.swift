@@ -8,11 +8,10 @@ import CLinux
 /// `exec CMD...`: healthy when the command exits 0. It runs as a child of ftinit (with the
 /// service's user, dir and env) in its own session; its output is kept, the last line of it
 /// becomes the failure message. A late command is killed with its whole group and reaped.
-final class ExecCheckAttempt: CheckAttempt {
+final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
     private let request: SpawnRequest
     private let loop: EventLoop
     private let register: (pid_t, @escaping (ExitStatus) -> Void) -> Void
-    private var completion: ((CheckResult) -> Void)?
     private var pid: pid_t?
     private var outputFD: Int32 = -1
     private var output: [UInt8] = []
@@ -24,7 +23,7 @@ final class ExecCheckAttempt: CheckAttempt {
         self.request = request
         self.loop = loop
         self.register = register
-        self.completion = completion
+        super.init(completion: completion)
     }
 
     func start() {
@@ -55,7 +54,7 @@ final class ExecCheckAttempt: CheckAttempt {
             } else if n < 0 && errno == EINTR {
                 continue
             } else {
-                if n == 0 { closeOutput() }
+                if n == 0 { closeWatched(&outputFD, loop) }
                 return
             }
         }
@@ -63,7 +62,7 @@ final class ExecCheckAttempt: CheckAttempt {
 
     private func exited(_ status: ExitStatus) {
         pid = nil  // reaped: never signal it again
-        guard completion != nil else { return }
+        guard isPending else { return }
         if outputFD >= 0 { collectOutput() }
         if status == .exited(0) { return finish(.passed) }
         let lastLine = String(decoding: output, as: UTF8.self)
@@ -72,23 +71,9 @@ final class ExecCheckAttempt: CheckAttempt {
         finish(.failed(lastLine.isEmpty ? "exited with \(what)" : "exited with \(what): \(lastLine)"))
     }
 
-    private func finish(_ result: CheckResult) {
-        let completion = self.completion
-        cancel()
-        completion?(result)
-    }
-
     /// Kills a command still running (its whole group); its exit is still reaped later.
-    func cancel() {
-        completion = nil
+    override func release() {
         if let pid { kill(-pid, SIGKILL) }
-        closeOutput()
-    }
-
-    private func closeOutput() {
-        guard outputFD >= 0 else { return }
-        loop.unwatch(outputFD)
-        close(outputFD)
-        outputFD = -1
+        closeWatched(&outputFD, loop)
     }
 }

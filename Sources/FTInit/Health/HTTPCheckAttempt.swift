@@ -8,11 +8,10 @@ import COpenSSL
 /// `http URL` / `https URL`: a GET, healthy on a status from 200 to 399. Over https the
 /// certificate is not verified (like the kubelet's probes): the check asks "does it answer",
 /// and the service's own certificate is usually self-signed.
-final class HTTPCheckAttempt: CheckAttempt {
+final class HTTPCheckAttempt: OneShotAttempt, CheckAttempt {
     private let address: SocketAddress
     private let target: HTTPTarget
     private let loop: EventLoop
-    private var completion: ((CheckResult) -> Void)?
     private var fd: Int32 = -1
     private var ssl: OpaquePointer?
     private var request: [UInt8]
@@ -27,9 +26,9 @@ final class HTTPCheckAttempt: CheckAttempt {
         self.address = address
         self.target = target
         self.loop = loop
-        self.completion = completion
         let hostHeader = target.host.contains(":") ? "[\(target.host)]" : target.host
         request = Array("GET \(target.path) HTTP/1.1\r\nHost: \(hostHeader):\(target.port)\r\nUser-Agent: ftinit\r\nAccept: */*\r\nConnection: close\r\n\r\n".utf8)
+        super.init(completion: completion)
     }
 
     func start() {
@@ -148,21 +147,10 @@ final class HTTPCheckAttempt: CheckAttempt {
         }
     }
 
-    private func finish(_ result: CheckResult) {
-        let completion = self.completion
-        cancel()
-        completion?(result)
-    }
-
-    func cancel() {
-        completion = nil
+    override func release() {
         if let ssl { SSL_free(ssl) }
         ssl = nil
-        if fd >= 0 {
-            loop.unwatch(fd)
-            close(fd)
-            fd = -1
-        }
+        closeWatched(&fd, loop)
     }
 
     /// One client context for every https check: TLS 1.2+, no verification.

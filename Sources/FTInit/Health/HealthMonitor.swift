@@ -97,7 +97,7 @@ final class HealthMonitor {
     /// Why the service is unhealthy, for the log line.
     var failureSummary: String {
         everHealthy
-            ? "\(consecutiveFailures) consecutive failures"
+            ? counted(consecutiveFailures, "consecutive failure")
             : "not healthy within start-period \(spec.startPeriod)"
     }
 }

@@ -16,13 +16,14 @@ public enum Log {
 
     /// `key=value`, with the value double-quoted when it holds blanks, quotes or is empty.
     public static func field(_ key: String, _ value: String) -> String {
-        let plain = !value.isEmpty && !value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\t" || $0 == "\n" })
+        let plain = !value.isEmpty && !value.contains(where: { " \"\t\n\r\r\n".contains($0) })
         if plain { return "\(key)=\(value)" }
         var escaped = ""
         for c in value {
             switch c {
             case "\"", "\\": escaped += "\\\(c)"
-            case "\n": escaped += "\\n"
+            case "\n", "\r\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
             default: escaped.append(c)
             }
         }

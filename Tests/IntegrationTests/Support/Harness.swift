@@ -25,7 +25,12 @@ final class FTInit: @unchecked Sendable {
     let mode: Mode
     let arguments: [String]
     let process: SpawnedProcess
+    /// The control socket ftinit was told to use (`FTINIT_SOCKET`): the test's own value, else
+    /// `ftinit.sock` in `directory` (the test's scratch dir), else in a private temporary
+    /// directory removed by `stop()`. Tests never touch /run/ftinit.sock and never share a socket.
+    let socketPath: String
     private let binary: String
+    private let privateDirectory: String?
 
     private let lock = NSLock()
     private var resolvedPid: pid_t?
@@ -40,33 +45,50 @@ final class FTInit: @unchecked Sendable {
     ///
     /// `bindMounts` (`.pid1` only) maps files over others (`[source: target]`, e.g. a test
     /// `/etc/group`) inside the namespace's private mount namespace, before ftinit is exec'd
-    /// (by `sh`, so ftinit is still PID 1); the host never sees them.
+    /// (by `sh`, so ftinit is still PID 1); the host never sees them. `readOnlyMounts` (`.pid1`
+    /// only) makes each directory read-only there the same way (bound onto itself, remounted ro).
+    ///
+    /// `FTINIT_SOCKET` is set to `socketPath` (see there) unless `environment` has its own.
     static func launch(
         _ arguments: [String],
         mode: Mode = .pid1,
         environment: [String: String] = [:],
         directory: String? = nil,
         bindMounts: [String: String] = [:],
+        readOnlyMounts: [String] = [],
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         let binary = try FTInitBinary.require(sourceLocation: sourceLocation)
         var requirements: [Requirement] = [.tools(Prerequisites.baseTools)]
         if mode == .pid1 { requirements += [.root, .pidNamespaces, .tools(["unshare"])] }
-        if !bindMounts.isEmpty { requirements += [.tools(["mount"])] }
+        if !bindMounts.isEmpty || !readOnlyMounts.isEmpty { requirements += [.tools(["mount"])] }
         try Prerequisites.require(requirements, sourceLocation: sourceLocation)
-        precondition(mode == .pid1 || bindMounts.isEmpty, "bind mounts need the private mount namespace of .pid1")
+        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty),
+                     "bind mounts need the private mount namespace of .pid1")
 
-        var env = ["PATH": Prerequisites.path]
+        var privateDirectory: String?
+        let socketPath: String
+        if let given = environment["FTINIT_SOCKET"] {
+            socketPath = given
+        } else if let directory {
+            socketPath = "\(directory)/ftinit.sock"
+        } else {
+            let own = try Scratch().path
+            privateDirectory = own
+            socketPath = "\(own)/ftinit.sock"
+        }
+        var env = ["PATH": Prerequisites.path, "FTINIT_SOCKET": socketPath]
         env.merge(environment) { _, new in new }
         let process: SpawnedProcess
         switch mode {
         case .pid1:
             let unshare = try #require(Prerequisites.which("unshare"), sourceLocation: sourceLocation)
             var command = [binary] + arguments
-            if !bindMounts.isEmpty {
+            if !bindMounts.isEmpty || !readOnlyMounts.isEmpty {
                 // Paths come from the tests themselves (scratch dirs, /etc/...): no quoting needed.
                 let mounts = bindMounts.sorted { $0.key < $1.key }.map { "mount --bind \($0.key) \($0.value) && " }.joined()
-                command = ["/bin/sh", "-c", "\(mounts)exec \"$0\" \"$@\""] + command
+                let readOnly = readOnlyMounts.map { "mount --bind \($0) \($0) && mount -o remount,bind,ro \($0) && " }.joined()
+                command = ["/bin/sh", "-c", "\(mounts)\(readOnly)exec \"$0\" \"$@\""] + command
             }
             process = try SpawnedProcess(
                 executable: unshare,
@@ -75,14 +97,18 @@ final class FTInit: @unchecked Sendable {
         case .plain:
             process = try SpawnedProcess(executable: binary, arguments: arguments, environment: env, directory: directory)
         }
-        return FTInit(mode: mode, arguments: arguments, process: process, binary: binary)
+        return FTInit(mode: mode, arguments: arguments, process: process, binary: binary,
+                      socketPath: socketPath, privateDirectory: privateDirectory)
     }
 
-    private init(mode: Mode, arguments: [String], process: SpawnedProcess, binary: String) {
+    private init(mode: Mode, arguments: [String], process: SpawnedProcess, binary: String,
+                 socketPath: String, privateDirectory: String?) {
         self.mode = mode
         self.arguments = arguments
         self.process = process
         self.binary = URL(fileURLWithPath: binary).resolvingSymlinksInPath().path
+        self.socketPath = socketPath
+        self.privateDirectory = privateDirectory
         if mode == .plain { resolvedPid = process.pid }
     }
 
@@ -265,6 +291,7 @@ final class FTInit: @unchecked Sendable {
         let pids = tracked
         lock.unlock()
         for pid in pids where ProcFS.exists(pid) { kill(pid, SIGKILL) }
+        if let privateDirectory { try? FileManager.default.removeItem(atPath: privateDirectory) }
     }
 
     /// The command, how it ended, and the tail of stdout and stderr: attached to every failure.

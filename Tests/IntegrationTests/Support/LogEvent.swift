@@ -6,6 +6,9 @@ struct LogEvent: Sendable, CustomStringConvertible {
     let level: String
     let event: String
     let fields: [String: String]
+    /// Bare words between the event and its fields: `ftinit: info tls generated cert=...` has
+    /// event `tls` and words `["generated"]`.
+    let words: [String]
     let line: String
     let time: ContinuousClock.Instant
 
@@ -32,11 +35,17 @@ struct LogEvent: Sendable, CustomStringConvertible {
         let tokens = tokenize(Substring(line.dropFirst("ftinit: ".count)))
         guard tokens.count >= 2 else { return nil }
         var fields: [String: String] = [:]
+        var words: [String] = []
         for token in tokens.dropFirst(2) {
-            guard let equals = token.firstIndex(of: "=") else { return nil }
+            guard let equals = token.firstIndex(of: "=") else {
+                // Only before the first field (`tls generated cert=...`).
+                guard fields.isEmpty else { return nil }
+                words.append(token)
+                continue
+            }
             fields[String(token[..<equals])] = String(token[token.index(after: equals)...])
         }
-        return LogEvent(level: tokens[0], event: tokens[1], fields: fields, line: line, time: time)
+        return LogEvent(level: tokens[0], event: tokens[1], fields: fields, words: words, line: line, time: time)
     }
 
     /// Splits at spaces; a double-quoted part (with `\"` and `\\` escapes) may hold spaces and
