@@ -52,7 +52,15 @@ extension ConfigLoader {
     }
 
     mutating func readTemplate(_ section: IniDocument.Section) -> TemplateSpec? {
-        guard let destination = section.name, destination.hasPrefix("/") else {
+        // The destination expands like a value: `[template ${FT_ROOT:-}/etc/nginx/nginx.conf]`.
+        let destination: String
+        do {
+            destination = try expander.expand(section.name ?? "")
+        } catch {
+            fail(section.line, "[template \(section.name ?? "")]: \(error)")
+            return nil
+        }
+        guard destination.hasPrefix("/") else {
             fail(section.line, "[template] needs an absolute destination path: [template /etc/app.conf]")
             return nil
         }
