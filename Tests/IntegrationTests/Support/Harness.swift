@@ -49,6 +49,8 @@ final class FTInit: @unchecked Sendable {
     /// only) makes each directory read-only there the same way (bound onto itself, remounted ro).
     ///
     /// `FTINIT_SOCKET` is set to `socketPath` (see there) unless `environment` has its own.
+    /// `network` (`.pid1` only) runs it inside that network namespace (`ip netns exec`), as the
+    /// image tests do.
     static func launch(
         _ arguments: [String],
         mode: Mode = .pid1,
@@ -56,6 +58,7 @@ final class FTInit: @unchecked Sendable {
         directory: String? = nil,
         bindMounts: [String: String] = [:],
         readOnlyMounts: [String] = [],
+        network: String? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         let binary = try FTInitBinary.require(sourceLocation: sourceLocation)
@@ -63,7 +66,7 @@ final class FTInit: @unchecked Sendable {
         if mode == .pid1 { requirements += [.root, .pidNamespaces, .tools(["unshare"])] }
         if !bindMounts.isEmpty || !readOnlyMounts.isEmpty { requirements += [.tools(["mount"])] }
         try Prerequisites.require(requirements, sourceLocation: sourceLocation)
-        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty),
+        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty && network == nil),
                      "bind mounts need the private mount namespace of .pid1")
 
         var privateDirectory: String?
@@ -90,10 +93,15 @@ final class FTInit: @unchecked Sendable {
                 let readOnly = readOnlyMounts.map { "mount --bind \($0) \($0) && mount -o remount,bind,ro \($0) && " }.joined()
                 command = ["/bin/sh", "-c", "\(mounts)\(readOnly)exec \"$0\" \"$@\""] + command
             }
-            process = try SpawnedProcess(
-                executable: unshare,
-                arguments: ["--pid", "--fork", "--mount-proc", "--kill-child"] + command,
-                environment: env, directory: directory)
+            let unshareArguments = ["--pid", "--fork", "--mount-proc", "--kill-child"] + command
+            if let network {
+                // `ip netns exec` joins the namespace and execs unshare: the pid stays the same.
+                let ip = try #require(Prerequisites.which("ip"), sourceLocation: sourceLocation)
+                process = try SpawnedProcess(executable: ip, arguments: ["netns", "exec", network, unshare] + unshareArguments,
+                                             environment: env, directory: directory)
+            } else {
+                process = try SpawnedProcess(executable: unshare, arguments: unshareArguments, environment: env, directory: directory)
+            }
         case .plain:
             process = try SpawnedProcess(executable: binary, arguments: arguments, environment: env, directory: directory)
         }
