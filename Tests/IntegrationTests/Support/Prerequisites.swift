@@ -36,7 +36,10 @@ enum Requirement: Sendable, Hashable, CustomStringConvertible {
 /// cannot turn the suite green by skipping it.
 enum Prerequisites {
     /// The PATH given to ftinit (and so to every service) in the tests.
-    static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    /// The system directories first, then the test runner's own PATH, where tools installed
+    /// with pip (hadolint) live.
+    static let path = (["/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        + [ProcessInfo.processInfo.environment["PATH"]].compactMap { $0 }).joined(separator: ":")
 
     /// The tools nearly every test's services use.
     static let baseTools = ["sh", "sleep"]

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A private network namespace for one image test: its own loopback, where every daemon
+/// listens on its real port, and an /etc/hosts (`ip netns exec` mounts /etc/netns/NAME/hosts)
+/// naming every service 127.0.0.1, as the cluster's DNS would.
+final class ImageNetwork: Sendable {
+    let name: String
+    static let serviceNames = ["mysql", "influxdb", "phpmyadmin", "wordpress", "nginx", "ftps", "grafana"]
+
+    init(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try Prerequisites.require([.root, .pidNamespaces, .tools(["ip", "unshare"])], sourceLocation: sourceLocation)
+        name = "ft-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let hostsDirectory = "/etc/netns/\(name)"
+        try FileManager.default.createDirectory(atPath: hostsDirectory, withIntermediateDirectories: true)
+        try "127.0.0.1 localhost \(Self.serviceNames.joined(separator: " "))\n::1 localhost\n"
+            .write(toFile: "\(hostsDirectory)/hosts", atomically: true, encoding: .utf8)
+        for step in [["ip", "netns", "add", name], ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"]] {
+            let result = try Tool.run(step, sourceLocation: sourceLocation)
+            try #require(result.succeeded, "\(result)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Runs a client (curl, mariadb, sshpass ...) inside the namespace.
+    func run(_ argv: [String], environment: [String: String] = [:], timeout: Duration = .seconds(30),
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+        try Tool.run(["ip", "netns", "exec", name] + argv, environment: environment, timeout: timeout, sourceLocation: sourceLocation)
+    }
+
+    func remove() {
+        _ = try? Tool.run(["ip", "netns", "delete", name])
+        try? FileManager.default.removeItem(atPath: "/etc/netns/\(name)")
+    }
+}
+
+/// One image's own ftinit.conf, templates and scripts, run by the real ftinit with Debian's
+/// daemons: the Alpine defaults are replaced only by the values in `images/NAME/debian.env`,
+/// plus `FT_ROOT` (a scratch directory), `FT_FILES` (the image folder) and the test's secrets.
+enum ImageUnderTest {
+    static func folder(_ image: String) -> String {
+        FTInitBinary.packageRoot.appendingPathComponent("images/\(image)").path
+    }
+
+    /// `KEY=VALUE` lines of `images/NAME/debian.env` (blank lines and `#` comments skipped).
+    static func debianEnvironment(_ image: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: String] {
+        let text = try String(contentsOfFile: "\(folder(image))/debian.env", encoding: .utf8)
+        var environment: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            environment[String(line[..<eq]).trimmingCharacters(in: .whitespaces)] = String(line[line.index(after: eq)...])
+        }
+        return environment
+    }
+
+    /// Starts `image` as PID 1 of its own PID namespace inside `network`.
+    static func launch(
+        _ image: String, network: ImageNetwork, root: Scratch, environment: [String: String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> FTInit {
+        var env = try debianEnvironment(image, sourceLocation: sourceLocation)
+        env["FT_ROOT"] = root.path
+        env["FT_FILES"] = folder(image)
+        env.merge(environment) { _, new in new }
+        return try FTInit.launch(["run", "--config", "\(folder(image))/ftinit.conf"], environment: env,
+                                 directory: root.path, network: network.name, sourceLocation: sourceLocation)
+    }
+}
+
+extension FTInit {
+    /// Waits until `ftinit probe` says every service is healthy (not merely starting).
+    func waitUntilHealthy(timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let deadline = ContinuousClock.now + timeout
+        var last: ToolResult?
+        while ContinuousClock.now < deadline {
+            if process.ended != nil { break }
+            let probe = try Tool.probe(socketPath, sourceLocation: sourceLocation)
+            last = probe
+            if probe.succeeded, !probe.stdout.contains("starting"), !probe.stdout.contains("waiting") { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        Issue.record("not healthy within \(timeout): \(last.map(\.description) ?? "no probe ran")\(report)", sourceLocation: sourceLocation)
+        throw ImageTestFailure.notHealthy
+    }
+
+    /// The services (not tasks) this ftinit started, by name, with their host pids.
+    func startedServices() -> [(name: String, pid: pid_t)] {
+        events("started").compactMap { event in
+            guard let name = event.fields["service"], let logged = event.pid, let pid = hostPid(ofLoggedPid: logged) else { return nil }
+            return (name, pid)
+        }
+    }
+}
+
+enum ImageTestFailure: Error { case notHealthy }
+
+enum ImageFaults {
+    /// "Containers restart when a component dies": for each service of the image, a fresh
+    /// boot, SIGKILL to that service's main process once healthy, and ftinit must exit
+    /// non-zero within 2 s.
+    static func expectEachKilledServiceEndsTheImage(
+        _ image: String, network: ImageNetwork, environment: [String: String],
+        prepare: (Scratch) throws -> Void = { _ in }, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let root = try Scratch()
+        defer { root.remove() }
+        try prepare(root)
+        var names: [String] = []
+        var round = 0
+        repeat {
+            let ftinit = try ImageUnderTest.launch(image, network: network, root: root, environment: environment, sourceLocation: sourceLocation)
+            defer { ftinit.stop() }
+            try ftinit.waitUntilHealthy(timeout: .seconds(90), sourceLocation: sourceLocation)
+            let services = ftinit.startedServices()
+            if names.isEmpty { names = services.map(\.name) }
+            let victim = try #require(services.first { $0.name == names[round] }, "\(names[round]) did not start\(ftinit.report)",
+                                      sourceLocation: sourceLocation)
+            let killedAt = ContinuousClock.now
+            kill(victim.pid, SIGKILL)
+            let code = try ftinit.exitCode(timeout: .seconds(25), sourceLocation: sourceLocation)
+            let elapsed = try #require(ftinit.exitTime, sourceLocation: sourceLocation) - killedAt
+            #expect(code != 0, "\(image): killing \(victim.name) made ftinit exit 0\(ftinit.report)", sourceLocation: sourceLocation)
+            #expect(elapsed < .seconds(2), "\(image): ftinit took \(elapsed) to exit after \(victim.name) was killed\(ftinit.report)",
+                    sourceLocation: sourceLocation)
+            round += 1
+        } while round < names.count
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// images/influxdb run with Debian's InfluxDB 1.x: /ping answers, the bootstrap made the admin
+/// user and the metrics database, auth is enforced, points written can be queried back, and
+/// a killed influxd ends the image.
+extension Integration {
+    @Suite(.requires(.root, .pidNamespaces, .tools(["ip", "influxd", "curl"]), what: "influxdb image tests"))
+    struct InfluxDBImage {
+        static let secrets = ["INFLUXDB_ADMIN_USER": "admin", "INFLUXDB_ADMIN_PASSWORD": "in'flux\"$pw\\"]
+
+        /// curl inside the namespace; `-w` appends the status code as the last line.
+        static func curl(_ network: ImageNetwork, _ arguments: [String], authenticated: Bool = true) throws -> (status: String, body: String) {
+            let auth = authenticated ? ["-u", "admin:in'flux\"$pw\\"] : []
+            let result = try network.run(["curl", "-s", "-w", "\n%{http_code}"] + auth + arguments)
+            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+
+        @Test func pingWriteAndQueryWorkWithAuthEnforced() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let root = try Scratch()
+            defer { root.remove() }
+            let ftinit = try ImageUnderTest.launch("influxdb", network: network, root: root, environment: Self.secrets)
+            defer { ftinit.stop() }
+            try ftinit.waitUntilHealthy(timeout: .seconds(60))
+            _ = try ftinit.requireEvent("exited", subject: "influxdb-init", timeout: .seconds(30))
+            #expect(ftinit.events("exited", subject: "influxdb-init").first?["code"] == "0", "\(ftinit.report)")
+
+            #expect(try Self.curl(network, ["http://influxdb:8086/ping"], authenticated: false).status == "204")
+            let anonymous = try Self.curl(network, ["http://influxdb:8086/query", "--data-urlencode", "q=SHOW DATABASES"], authenticated: false)
+            #expect(anonymous.status == "401", "a query without credentials must be refused: \(anonymous)")
+
+            let databases = try Self.curl(network, ["http://influxdb:8086/query", "--data-urlencode", "q=SHOW DATABASES"])
+            #expect(databases.status == "200" && databases.body.contains("\"ftservices\""), "\(databases)\(ftinit.report)")
+            let write = try Self.curl(network, ["-XPOST", "http://influxdb:8086/write?db=ftservices", "--data-binary",
+                                                "cpu,service=mysql value=0.25 1700000000000000000"])
+            #expect(write.status == "204", "\(write)")
+            let query = try Self.curl(network, ["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode",
+                                                "q=SELECT value FROM cpu WHERE service='mysql'"])
+            #expect(query.status == "200" && query.body.contains("0.25"), "\(query)")
+
+            try ftinit.send(SIGTERM)
+            #expect(try ftinit.exitCode(timeout: .seconds(30)) == 0, "\(ftinit.report)")
+        }
+
+        @Test func killingEachDaemonEndsTheImage() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            try ImageFaults.expectEachKilledServiceEndsTheImage("influxdb", network: network, environment: Self.secrets)
+        }
+    }
+}

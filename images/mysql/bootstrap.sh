@@ -1,0 +1,113 @@
+#!/bin/sh
+# ftinit task of the mysql image, run as root before mariadbd starts:
+#  1. the data and socket directories exist and belong to the server user;
+#  2. an empty data dir is initialised with mariadb-install-db, once; existing data is never
+#     re-initialised (a dir that holds something else than MariaDB data is refused);
+#  3. a temporary server on a private socket, without networking, applies the accounts from the
+#     environment (root password, the WordPress database and user), then stops cleanly.
+# Step 3 is idempotent and runs on every boot, so an interrupted first boot heals and a
+# rotated Secret takes effect. The logic follows MariaDB/mariadb-docker's docker-entrypoint.sh
+# (11.4: docker_init_database_dir, docker_temp_server_start, docker_setup_db).
+set -eu
+
+: "${MYSQL_ROOT_PASSWORD:?is required}" "${WP_DB_NAME:?is required}" "${WP_DB_USER:?is required}"
+: "${WP_DB_PASSWORD:?is required}"
+
+conf=${FT_ROOT:-}/etc/mysql/my.cnf
+datadir=${FT_ROOT:-}/var/lib/mysql
+rundir=${FT_ROOT:-}/run/mysqld
+socket=$rundir/bootstrap.sock
+user=${MYSQL_RUN_USER:-mysql}
+mariadbd=${MARIADBD_BIN:-/usr/bin/mariadbd}
+install_db=${MARIADB_INSTALL_DB_BIN:-/usr/bin/mariadb-install-db}
+client=${MARIADB_BIN:-/usr/bin/mariadb}
+server_pid=
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+# Body of a SQL string literal: backslash and single quote escaped.
+sql_string() {
+    printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g"
+}
+
+# Body of a `quoted` identifier.
+sql_ident() {
+    printf '%s' "$1" | sed -e "s/\`/\`\`/g"
+}
+
+# Statements on stdin, as root over the temporary server's socket (unix_socket authentication).
+sql_root() {
+    "$client" --no-defaults --protocol=socket --socket="$socket" --user=root --batch --binary-mode
+}
+
+stop_server() {
+    [ -n "$server_pid" ] || return 0
+    kill -TERM "$server_pid" 2>/dev/null || true
+    status=0
+    wait "$server_pid" || status=$?
+    server_pid=
+    return "$status"
+}
+trap 'stop_server || true' EXIT
+
+group=$(id -gn "$user") || die "no user '$user'"
+mkdir -p "$datadir" "$rundir"
+chown "$user:$group" "$rundir"
+# A fresh volume belongs to root; only what is not the server's yet is changed.
+find "$datadir" ! -user "$user" -exec chown "$user:$group" {} +
+
+if [ -d "$datadir/mysql" ]; then
+    echo "existing data in $datadir: not re-initialising"
+else
+    others=$(find "$datadir" -mindepth 1 -maxdepth 1 ! -name lost+found)
+    [ -z "$others" ] || die "$datadir is not empty but holds no MariaDB system tables: refusing to initialise over it"
+    echo "empty data dir $datadir: initialising with mariadb-install-db"
+    # --rpm as mariadb-docker: no host name lookup, no post-install advice in the log.
+    "$install_db" --defaults-file="$conf" --user="$user" --datadir="$datadir" --rpm \
+        --skip-name-resolve --skip-test-db --auth-root-authentication-method=socket
+fi
+
+echo "starting a temporary server (socket only) to apply the accounts"
+"$mariadbd" --defaults-file="$conf" --user="$user" --skip-networking --socket="$socket" \
+    --pid-file="$rundir/bootstrap.pid" &
+server_pid=$!
+tries=0
+until echo 'SELECT 1;' | sql_root >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { stop_server || true; die "the temporary server exited"; }
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || die "the temporary server did not answer within 60 s"
+    sleep 1
+done
+
+root_password=$(sql_string "$MYSQL_ROOT_PASSWORD")
+db=$(sql_ident "$WP_DB_NAME")
+# In GRANT ... ON `db`.*, _ and % are wildcards.
+db_grant=$(printf '%s' "$db" | sed -e 's/[_%]/\\&/g')
+wp_user=$(sql_string "$WP_DB_USER")
+wp_password=$(sql_string "$WP_DB_PASSWORD")
+run_user=$(sql_string "$user")
+{
+    cat <<'EOF'
+SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');
+DROP USER IF EXISTS ''@'localhost', root@'127.0.0.1', root@'::1';
+EXECUTE IMMEDIATE CONCAT("DROP USER IF EXISTS ''@'", @@hostname, "', root@'", @@hostname, "'");
+EOF
+    printf "ALTER USER root@localhost IDENTIFIED VIA mysql_native_password USING PASSWORD('%s') OR unix_socket;\n" "$root_password"
+    printf "CREATE USER IF NOT EXISTS root@'%%' IDENTIFIED BY '%s';\n" "$root_password"
+    printf "ALTER USER root@'%%' IDENTIFIED BY '%s';\n" "$root_password"
+    printf "GRANT ALL PRIVILEGES ON *.* TO root@'%%' WITH GRANT OPTION;\n"
+    # The health check logs in as the server's OS user over the socket, with no password.
+    printf "CREATE USER IF NOT EXISTS '%s'@localhost IDENTIFIED VIA unix_socket;\n" "$run_user"
+    printf "CREATE DATABASE IF NOT EXISTS \`%s\`;\n" "$db"
+    printf "CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';\n" "$wp_user" "$wp_password"
+    printf "ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\n" "$wp_user" "$wp_password"
+    printf "GRANT ALL PRIVILEGES ON \`%s\`.* TO '%s'@'%%';\n" "$db_grant" "$wp_user"
+} | sql_root
+echo "accounts applied: root, database '$WP_DB_NAME', user '$WP_DB_USER'@'%'"
+
+echo "stopping the temporary server"
+stop_server || die "the temporary server did not stop cleanly"
+echo "done"
