@@ -9,6 +9,9 @@
 # rotated Secret takes effect. The logic follows MariaDB/mariadb-docker's docker-entrypoint.sh
 # (11.4: docker_init_database_dir, docker_temp_server_start, docker_setup_db).
 set -eu
+# The client reads these from the environment even for socket connections; a MYSQL_HOST meant
+# for the other pods (a shared ConfigMap) would send it to a host named mysql.
+unset MYSQL_HOST MYSQL_TCP_PORT MYSQL_PWD
 
 : "${MYSQL_ROOT_PASSWORD:?is required}" "${WP_DB_NAME:?is required}" "${WP_DB_USER:?is required}"
 : "${WP_DB_PASSWORD:?is required}"

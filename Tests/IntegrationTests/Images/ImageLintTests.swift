@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// Every image folder passes the linters a reviewer would run: hadolint on the Dockerfile
+/// (nothing above "info"; each ignore justified in a comment next to it), shellcheck on every
+/// shell script, and `ftinit check` on its ftinit.conf with only its documented variables set.
+extension Integration {
+    @Suite(.requires(.tools(["hadolint", "shellcheck"]), what: "image lint tests"))
+    struct ImageLint {
+        static var images: [String] {
+            let root = FTInitBinary.packageRoot.appendingPathComponent("images").path
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            return names.filter { FileManager.default.fileExists(atPath: "\(root)/\($0)/Dockerfile") }.sorted()
+        }
+
+        @Test func everyImageFolderHasItsFiles() {
+            #expect(Self.images == ["ftps", "grafana", "influxdb", "mysql", "nginx", "phpmyadmin", "wordpress"],
+                    "images/ must hold exactly the seven service images")
+            for image in Self.images {
+                for file in ["Dockerfile", "ftinit.conf", "debian.env"] {
+                    #expect(FileManager.default.fileExists(atPath: "\(ImageUnderTest.folder(image))/\(file)"), "images/\(image)/\(file) is missing")
+                }
+            }
+        }
+
+        @Test(arguments: images)
+        func dockerfilePassesHadolint(image: String) throws {
+            let result = try Tool.run(["hadolint", "--failure-threshold", "info", "\(ImageUnderTest.folder(image))/Dockerfile"])
+            #expect(result.succeeded, "\(result)")
+        }
+
+        @Test(arguments: images)
+        func dockerfileRunsFtinitAsPID1(image: String) throws {
+            let dockerfile = try String(contentsOfFile: "\(ImageUnderTest.folder(image))/Dockerfile", encoding: .utf8)
+            let lines = dockerfile.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(lines.first { $0.hasPrefix("FROM ") } == "FROM alpine:3.22", "images/\(image): FROM must be alpine:3.22")
+            #expect(lines.filter { $0.hasPrefix("FROM ") }.count == 1, "images/\(image): one stage, FROM alpine only")
+            #expect(lines.contains("ENTRYPOINT [\"/sbin/ftinit\"]"))
+            #expect(lines.contains("STOPSIGNAL SIGTERM"))
+            #expect(lines.contains { $0.hasPrefix("EXPOSE ") }, "images/\(image) declares no port")
+            #expect(lines.contains { $0.hasPrefix("COPY ftinit /sbin/ftinit") })
+        }
+
+        @Test(arguments: images)
+        func shellScriptsPassShellcheck(image: String) throws {
+            let folder = ImageUnderTest.folder(image)
+            let scripts = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sh") }.sorted()
+            guard !scripts.isEmpty else { return }
+            let result = try Tool.run(["shellcheck", "--shell=sh"] + scripts.map { "\(folder)/\($0)" })
+            #expect(result.succeeded, "\(result)")
+        }
+
+        /// Every variable docs/images.md documents, with stand-in values.
+        static let documentedVariables = [
+            "LB_IP": "192.0.2.10", "MYSQL_ROOT_PASSWORD": "x", "WP_DB_NAME": "wordpress", "WP_DB_USER": "wp",
+            "WP_DB_PASSWORD": "x", "WP_ADMIN_USER": "admin", "WP_ADMIN_PASSWORD": "x", "WP_ADMIN_EMAIL": "a@example.org",
+            "WP_USERS_PASSWORD": "x", "PMA_BLOWFISH_SECRET": String(repeating: "s", count: 32), "SSH_USER": "ft",
+            "SSH_PASSWORD": "x", "FTP_USER": "ft", "FTP_PASSWORD": "x", "INFLUXDB_ADMIN_USER": "admin",
+            "INFLUXDB_ADMIN_PASSWORD": "x", "GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "x",
+        ]
+
+        /// The config is valid as the image runs it (Alpine defaults) and as the tests run it
+        /// (debian.env): same file, only variables differ.
+        @Test(arguments: images)
+        func configPassesFtinitCheckOnAlpineAndDebian(image: String) throws {
+            let config = "\(ImageUnderTest.folder(image))/ftinit.conf"
+            let alpine = try Tool.ftinit(["check", "--config", config], environment: Self.documentedVariables)
+            #expect(alpine.succeeded, "\(alpine)")
+            var debian = try ImageUnderTest.debianEnvironment(image)
+            debian.merge(Self.documentedVariables) { own, _ in own }
+            debian["FT_FILES"] = ImageUnderTest.folder(image)
+            let onDebian = try Tool.ftinit(["check", "--config", config], environment: debian)
+            #expect(onDebian.succeeded, "\(onDebian)")
+        }
+    }
+}
