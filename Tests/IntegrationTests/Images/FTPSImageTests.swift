@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// images/ftps run with Debian's vsftpd: FTP_USER uploads and downloads over explicit TLS (the
+/// bytes come back unchanged, passive ports in 30000–30004 at LB_IP), a plain-FTP login is
+/// refused, and a dead daemon ends the image.
+extension Integration {
+    @Suite(.requires(.root, .pidNamespaces, .tools(["ip", "unshare", "vsftpd", "useradd", "userdel", "chpasswd", "mkfifo", "cat",
+                                                   "curl"]),
+                     what: "ftps image tests"))
+    struct FTPSImage {
+        static var lbIP: String { WebImages.secret("LB_IP") }
+        /// Quotes, `$`, a backslash and a colon (curl's --user splits at the first colon only).
+        static let ftpPassword = #"ft"p:a\ss'$2"#
+
+        static func environment(user: ImageSystemUser) -> [String: String] {
+            ["LB_IP": lbIP, "FTP_USER": user.name, "FTP_PASSWORD": ftpPassword]
+        }
+
+        static func boot(_ root: Scratch, network: ImageNetwork, environment: [String: String],
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
+            let ftinit = try ImageUnderTest.launch("ftps", network: network, root: root, environment: environment,
+                                                   sourceLocation: sourceLocation)
+            do {
+                try ftinit.waitUntilHealthy(timeout: .seconds(60), sourceLocation: sourceLocation)
+            } catch {
+                ftinit.stop()
+                throw error
+            }
+            return ftinit
+        }
+
+        /// curl inside the network, FTP over explicit TLS required (`--ssl-reqd`), the image's
+        /// certificate as the only CA, passive mode.
+        static func ftps(_ arguments: [String], user: ImageSystemUser, root: Scratch, network: ImageNetwork,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+            try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+                             "--user", "\(user.name):\(ftpPassword)"] + arguments,
+                            timeout: .seconds(30), sourceLocation: sourceLocation)
+        }
+
+        @Test func aFileUploadedOverFTPSDownloadsWithTheSameBytes() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let root = try Scratch()
+            defer { root.remove() }
+            let user = try ImageSystemUser(prefix: "ftftp")
+            defer { user.remove() }
+            let ftps = try Self.boot(root, network: network, environment: Self.environment(user: user))
+            defer { ftps.stop() }
+            let files = try Scratch()
+            defer { files.remove() }
+
+            // Random bytes (every byte value, not a multiple of any buffer size): a binary transfer.
+            let bytes = Data((0..<(300_000 + Int.random(in: 0..<4096))).map { _ in UInt8.random(in: 0...255) })
+            let upload = files.file("upload.bin")
+            try bytes.write(to: URL(fileURLWithPath: upload))
+            let name = "probe-\(UInt32.random(in: 0...UInt32.max)).bin"
+
+            let put = try Self.ftps(["-T", upload, "ftp://127.0.0.1/\(name)"], user: user, root: root, network: network)
+            #expect(put.succeeded, "upload: \(put)\(ftps.report)")
+            // The file is in FTP_USER's home (its chroot), owned by it.
+            let stored = root.file("home/\(user.name)/\(name)")
+            #expect(FileManager.default.contents(atPath: stored) == bytes, "\(stored) is not the uploaded file")
+            var info = stat()
+            #expect(stat(stored, &info) == 0 && info.st_uid == getpwnam(user.name)?.pointee.pw_uid, "\(stored) not owned by \(user.name)")
+
+            // Downloaded back with PASV (not EPSV) so that vsftpd's advertised address and port show.
+            let download = files.file("download.bin")
+            let get = try Self.ftps(["-v", "--disable-epsv", "-o", download, "ftp://localhost/\(name)"], user: user, root: root,
+                                    network: network)
+            #expect(get.succeeded, "download: \(get)\(ftps.report)")
+            #expect(FileManager.default.contents(atPath: download) == bytes, "the downloaded bytes differ from the uploaded ones")
+            let pasv = try #require(get.stderr.firstMatch(of: /227 Entering Passive Mode \((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/),
+                                    "no PASV reply: \(get)")
+            let address = [pasv.output.1, pasv.output.2, pasv.output.3, pasv.output.4].joined(separator: ".")
+            let port = Int(pasv.output.5)! * 256 + Int(pasv.output.6)!
+            #expect(address == Self.lbIP, "passive address \(address), not LB_IP: \(get)")
+            #expect((30000...30004).contains(port), "passive port \(port) outside 30000-30004: \(get)")
+
+            // The listing shows the file; a wrong password is refused.
+            let list = try Self.ftps(["ftp://127.0.0.1/"], user: user, root: root, network: network)
+            #expect(list.succeeded && list.stdout.contains(name), "listing: \(list)")
+            let wrong = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+                                         "--user", "\(user.name):not-the-password", "ftp://127.0.0.1/"])
+            #expect(wrong.code == 67, "a wrong password: \(wrong)")
+        }
+
+        @Test func aPlainFTPLoginIsRefused() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let root = try Scratch()
+            defer { root.remove() }
+            let user = try ImageSystemUser(prefix: "ftftp")
+            defer { user.remove() }
+            let ftps = try Self.boot(root, network: network, environment: Self.environment(user: user))
+            defer { ftps.stop() }
+
+            // No AUTH TLS: the right user and password are refused before any file is touched.
+            let plain = try network.run(["curl", "-sS", "-v", "--max-time", "20", "--user", "\(user.name):\(Self.ftpPassword)",
+                                         "ftp://127.0.0.1/"])
+            #expect(plain.code == 67, "plain FTP: \(plain)\(ftps.report)")
+            #expect(plain.stderr.contains("< 530"), "no 530 reply: \(plain)")
+            // Nor anonymously, even over TLS.
+            let anonymous = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+                                             "ftp://127.0.0.1/"])
+            #expect(anonymous.code == 67, "anonymous FTPS: \(anonymous)")
+            // The same login over TLS works (so the refusals above are about TLS and anonymity).
+            let tls = try Self.ftps(["ftp://127.0.0.1/"], user: user, root: root, network: network)
+            #expect(tls.succeeded, "\(tls)\(ftps.report)")
+        }
+
+        @Test func killingEachDaemonEndsTheImage() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let user = try ImageSystemUser(prefix: "ftftp")
+            defer { user.remove() }
+            try ImageFaults.expectEachKilledServiceEndsTheImage("ftps", network: network, environment: Self.environment(user: user))
+        }
+    }
+}
