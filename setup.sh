@@ -1,0 +1,820 @@
+#!/usr/bin/env bash
+# ft_services: stands the whole stack up on minikube (default) or on an existing kubectl
+# context, behind one MetalLB LoadBalancer IP. `./setup.sh --help` documents everything;
+# `./setup.sh --dry-run` prints every command without touching a cluster.
+#
+# Steps (each announced as `==> [N/10] ...`; a failure names its step and exits non-zero):
+#   1 prerequisites   2 cluster   3 addons   4 MetalLB   5 ftinit   6 images
+#   7 Secret + ConfigMap   8 srcs/   9 rollouts   10 summary
+#
+# Exit codes: 0 done, 1 a step failed, 64 bad command line, 69 a prerequisite is missing.
+set -Eeuo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly ROOT
+readonly NAMESPACE=ft-services
+readonly SERVICES=(nginx wordpress phpmyadmin mysql ftps influxdb grafana)
+readonly IMAGE_TAG=ft-services
+readonly SECRET_NAME=ft-services-secrets
+readonly CONFIGMAP_NAME=ft-services-config
+readonly SECRET_KEYS=(MYSQL_ROOT_PASSWORD WP_DB_PASSWORD WP_ADMIN_PASSWORD WP_USERS_PASSWORD
+    PMA_BLOWFISH_SECRET SSH_PASSWORD FTP_PASSWORD INFLUXDB_ADMIN_PASSWORD GRAFANA_ADMIN_PASSWORD)
+readonly PART_OF=app.kubernetes.io/part-of=ft-services
+readonly HASH_ANNOTATION=ft-services.local/image-hash
+readonly METALLB_VERSION=v0.14.9
+readonly METALLB_MANIFEST=https://raw.githubusercontent.com/metallb/metallb/${METALLB_VERSION}/config/manifests/metallb-native.yaml
+# Only for --context clusters without a dashboard (minikube has its addon).
+readonly DASHBOARD_MANIFEST=https://raw.githubusercontent.com/kubernetes/dashboard/v2.7.0/aio/deploy/recommended.yaml
+readonly DASHBOARD_NAMESPACE=kubernetes-dashboard
+readonly DASHBOARD_ACCOUNT=ft-services-dashboard
+readonly EX_USAGE=64 EX_UNAVAILABLE=69
+
+# Settings (command line, then environment).
+ACTION=setup
+DRY_RUN=0
+DELETE_ALL=0
+DRIVER=${MINIKUBE_DRIVER:-}
+DRIVER_GIVEN=0
+CONTEXT=""
+LB_IP=${LB_IP:-}
+PROFILE=${MINIKUBE_PROFILE:-minikube}
+ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT:-600s}
+KCTX=""          # the kubectl context every kubectl command uses
+KUBECTL=()       # kubectl --context KCTX
+CREDENTIALS_FILE=""
+
+usage() {
+    cat <<EOF
+Usage: ./setup.sh [--dry-run] [--driver NAME] [--context NAME] [--lb-ip ADDR]
+       ./setup.sh delete [--all] [--dry-run] [--context NAME]
+       ./setup.sh --help
+
+Stands ft_services up: nginx (+ssh), WordPress, phpMyAdmin, MariaDB, FTPS, InfluxDB and
+Grafana, each in its own image, all public services behind one MetalLB LoadBalancer IP.
+Idempotent: run it again to apply changes; data (PersistentVolumeClaims) and the
+generated passwords (Secret $SECRET_NAME) are kept.
+
+Options:
+  --help          print this help and exit
+  --dry-run       print every command (prefixed "+ ") instead of running it; touches no
+                  cluster (only the local prerequisite checks run). Values that would come
+                  from the cluster appear as placeholders such as <minikube-ip>.
+  --driver NAME   minikube driver for a new cluster (docker, podman, kvm2, ...). Default:
+                  autodetected in the order docker, podman, kvm2 (or MINIKUBE_DRIVER).
+  --context NAME  use this existing kubectl context instead of minikube. Images are then
+                  built with the host's docker (kind-* contexts: loaded with kind load).
+                  Needs --lb-ip. MetalLB is installed into that cluster.
+  --lb-ip ADDR    the LoadBalancer IP shared by every public service (or env LB_IP).
+                  Default on minikube: the node's /24 with last byte 200 (minikube ip
+                  192.168.49.2 gives 192.168.49.200), reachable from this host.
+
+Commands:
+  delete          remove what setup.sh created: namespace $NAMESPACE (with its data), the
+                  MetalLB address pool (and MetalLB itself on minikube), the dashboard login
+                  account, the seven images, images/*/ftinit and the credentials file.
+  delete --all    the same, and delete the minikube profile itself.
+
+Environment:
+  LB_IP                    same as --lb-ip
+  MINIKUBE_PROFILE         minikube profile (default: minikube)
+  MINIKUBE_DRIVER          same as --driver
+  MINIKUBE_START_FLAGS     extra flags for \`minikube start\` (e.g. "--memory=6g --cpus=4")
+  ROLLOUT_TIMEOUT          per Deployment rollout wait (default: 600s)
+  FT_SERVICES_CREDENTIALS  credentials file (default: ~/.config/ft-services/credentials-CONTEXT,
+                           mode 0600, outside the repository)
+
+Steps: 1 prerequisites, 2 start minikube (or check the context), 3 addons (dashboard,
+metrics-server), 4 MetalLB $METALLB_VERSION, 5 build ftinit (static, node architecture),
+6 build the seven images inside the cluster's runtime (no registry), 7 Secret and ConfigMap,
+8 apply srcs/ (kustomize), 9 wait for every rollout, 10 print URLs and credentials.
+
+Exit status: 0 success, 1 a step failed (the message names it), 64 usage error,
+69 a prerequisite is missing (the message says how to install it).
+EOF
+}
+
+# ---------------------------------------------------------------------------------------
+# Output, dry-run and errors
+
+exec 3>&1                    # step and command lines go to the real stdout, even from $(...)
+STEP_NO=0
+STEP_NAME="command line"
+TOTAL_STEPS=10
+
+say() { printf '%s\n' "$*" >&3; }
+note() { printf '    %s\n' "$*" >&3; }
+warn() { printf 'setup.sh: warning: %s\n' "$*" >&2; }
+
+step() {
+    STEP_NO=$((STEP_NO + 1))
+    STEP_NAME=$1
+    say ""
+    say "==> [$STEP_NO/$TOTAL_STEPS] $STEP_NAME"
+}
+
+where() {
+    if ((STEP_NO > 0)); then printf 'step [%s/%s] %s' "$STEP_NO" "$TOTAL_STEPS" "$STEP_NAME"; else printf '%s' "$STEP_NAME"; fi
+}
+
+# die [STATUS] MESSAGE: the error, naming the step, then exit (default status 1).
+die() {
+    local status=1
+    if [[ $1 =~ ^[0-9]+$ ]]; then status=$1; shift; fi
+    trap - ERR
+    printf 'setup.sh: error: %s: %s\n' "$(where)" "$*" >&2
+    exit "$status"
+}
+
+usage_error() {
+    printf 'setup.sh: %s\n\n' "$*" >&2
+    usage >&2
+    exit "$EX_USAGE"
+}
+
+on_error() {
+    local status=$1 line=$2 command=$3
+    trap - ERR
+    [[ $command == '"$@"' && -n $LAST_COMMAND ]] && command=$LAST_COMMAND
+    # Inside $(...) just leave: the caller's own failure is reported once, by the shell above.
+    if ((BASH_SUBSHELL > 0)); then exit "$status"; fi
+    printf 'setup.sh: error: %s: %s: failed with status %s (setup.sh line %s)\n' \
+        "$(where)" "$command" "$status" "$line" >&2
+    exit "$status"
+}
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+
+dry() { [[ $DRY_RUN == 1 ]]; }
+
+# A command line as text, quoted only where needed.
+quote_cmd() {
+    local out="" arg
+    for arg in "$@"; do
+        if [[ $arg =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+            out+="${out:+ }$arg"
+        else
+            out+="${out:+ }'${arg//\'/\'\\\'\'}'"
+        fi
+    done
+    printf '%s' "$out"
+}
+
+LAST_COMMAND=""
+show() { LAST_COMMAND=$*; say "+ $*"; }
+
+# run CMD...: prints the command; runs it unless --dry-run.
+run() {
+    show "$(quote_cmd "$@")"
+    dry && return 0
+    "$@"
+}
+
+# query PLACEHOLDER CMD...: a read from the cluster. Prints the command; its output, or in a
+# dry run the placeholder (the cluster is never asked).
+query() {
+    local placeholder=$1
+    shift
+    show "$(quote_cmd "$@")"
+    if dry; then printf '%s' "$placeholder"; return 0; fi
+    "$@"
+}
+
+# apply_created KUBECTL-CREATE-ARGS...: `kubectl create ... --dry-run=client -o yaml`,
+# labelled part-of=ft-services, then applied: creates the object or updates it on re-runs.
+apply_created() {
+    show "$(quote_cmd kubectl create "$@" --dry-run=client -o yaml)" \
+        "| $(quote_cmd kubectl label --local -f - "$PART_OF" -o yaml)" \
+        "| $(quote_cmd "${KUBECTL[@]}" apply --server-side --field-manager=ft-services-setup -f -)"
+    dry && return 0
+    kubectl create "$@" --dry-run=client -o yaml |
+        kubectl label --local -f - "$PART_OF" -o yaml |
+        "${KUBECTL[@]}" apply --server-side --field-manager=ft-services-setup -f -
+}
+
+# retry TIMES DELAY CMD...: for the moments a webhook is not serving yet.
+retry() {
+    local times=$1 delay=$2 attempt
+    shift 2
+    for ((attempt = 1; ; attempt++)); do
+        if "$@"; then return 0; fi
+        ((attempt >= times)) && return 1
+        note "(attempt $attempt/$times failed; retrying in ${delay}s)"
+        sleep "$delay"
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Command line
+
+parse_args() {
+    local given_context=0
+    while (($# > 0)); do
+        case $1 in
+            -h | --help) usage; exit 0 ;;
+            --dry-run) DRY_RUN=1 ;;
+            --all) DELETE_ALL=1 ;;
+            --driver | --context | --lb-ip)
+                if (($# < 2)) || [[ -z $2 || $2 == -* ]]; then usage_error "option $1 needs a value"; fi
+                set_option "$1" "$2"
+                shift ;;
+            --driver=* | --context=* | --lb-ip=*) set_option "${1%%=*}" "${1#*=}" ;;
+            delete)
+                [[ $ACTION == setup ]] || usage_error "delete given twice"
+                ACTION=delete ;;
+            *) usage_error "unknown option or command: $1" ;;
+        esac
+        shift
+    done
+    [[ -n $CONTEXT ]] && given_context=1
+    if ((DELETE_ALL)) && [[ $ACTION != delete ]]; then usage_error "--all goes with delete"; fi
+    if ((given_context)) && ((DRIVER_GIVEN)); then usage_error "--driver is for minikube; it cannot go with --context"; fi
+    if ((given_context)) && ((DELETE_ALL)); then usage_error "delete --all deletes a minikube profile; it cannot go with --context"; fi
+    if ((given_context)) && [[ $ACTION == setup && -z $LB_IP ]]; then
+        usage_error "--context needs --lb-ip ADDR (or LB_IP=ADDR): a free address on the nodes' network that this host can reach"
+    fi
+    if [[ -n $LB_IP ]] && ! valid_ipv4 "$LB_IP"; then usage_error "--lb-ip: not an IPv4 address: $LB_IP"; fi
+    if ((given_context)); then KCTX=$CONTEXT; else KCTX=$PROFILE; fi
+    KUBECTL=(kubectl --context "$KCTX")
+}
+
+set_option() {
+    case $1 in
+        --driver) DRIVER=$2; DRIVER_GIVEN=1 ;;
+        --context) CONTEXT=$2 ;;
+        --lb-ip) LB_IP=$2 ;;
+    esac
+}
+
+valid_ipv4() {
+    local IFS=. part
+    local -a parts
+    [[ $1 =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || return 1
+    read -ra parts <<<"$1"
+    for part in "${parts[@]}"; do ((10#$part <= 255)) || return 1; done
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 1: prerequisites
+
+host_arch() {
+    local machine
+    machine=$(uname -m)
+    case $machine in
+        x86_64 | amd64) echo amd64 ;;
+        aarch64 | arm64) echo arm64 ;;
+        *) echo "$machine" ;;
+    esac
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+docker_usable() { have docker && docker info >/dev/null 2>&1; }
+
+detect_driver() {
+    if docker_usable; then echo docker
+    elif have podman && podman info >/dev/null 2>&1; then echo podman
+    elif have virsh && [[ -e /dev/kvm ]]; then echo kvm2
+    else return 1
+    fi
+}
+
+check_prerequisites() {
+    local -a missing=()
+    local arch version
+    arch=$(host_arch)
+
+    if [[ -z $CONTEXT ]]; then
+        have minikube || missing+=("minikube: not found on PATH. Install it: curl -LO https://github.com/kubernetes/minikube/releases/latest/download/minikube-linux-$arch && sudo install minikube-linux-$arch /usr/local/bin/minikube (https://minikube.sigs.k8s.io/docs/start/), or use an existing cluster with --context NAME --lb-ip ADDR")
+    fi
+    have kubectl || missing+=("kubectl: not found on PATH. Install it: curl -LO \"https://dl.k8s.io/release/\$(curl -Ls https://dl.k8s.io/release/stable.txt)/bin/linux/$arch/kubectl\" && sudo install kubectl /usr/local/bin/kubectl (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)")
+
+    if [[ $ACTION == setup ]]; then
+        if [[ -n $CONTEXT ]]; then
+            docker_usable || missing+=("docker: with --context the images are built with this host's docker, and \`docker info\` failed. Install Docker Engine (https://docs.docker.com/engine/install/), start it (sudo systemctl start docker) and join the docker group (sudo usermod -aG docker \$USER, then log in again)")
+        else
+            check_driver missing
+        fi
+        if ! have swift; then
+            missing+=("swift: no Swift toolchain on PATH; Swift 6 or later is needed to build ftinit. Install it with swiftly: https://www.swift.org/install/linux/ (then \`swiftly install latest\`)")
+        else
+            version=$(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9]*\)\..*/\1/p' | head -n 1)
+            if [[ -z $version ]] || ((version < 6)); then
+                missing+=("swift: \`swift --version\` reports ${version:-no version}; Swift 6 or later is needed. Install it with swiftly: https://www.swift.org/install/linux/")
+            fi
+        fi
+        if ! have pkg-config; then
+            missing+=("pkg-config: not found; it finds OpenSSL for the build. Install it: sudo apt-get install pkg-config libssl-dev")
+        elif ! pkg-config --exists openssl; then
+            missing+=("libssl-dev: \`pkg-config openssl\` finds no OpenSSL headers and static libraries. Install them: sudo apt-get install libssl-dev (Fedora: sudo dnf install openssl-devel openssl-static)")
+        fi
+        have make || missing+=("make: not found. Install it: sudo apt-get install make")
+        have strip || missing+=("strip: not found (binutils). Install it: sudo apt-get install binutils")
+        have file || missing+=("file: not found (scripts/check-binary uses it). Install it: sudo apt-get install file")
+    fi
+
+    if ((${#missing[@]} > 0)); then
+        local item
+        for item in "${missing[@]}"; do printf 'setup.sh: missing prerequisite: %s\n' "$item" >&2; done
+        die "$EX_UNAVAILABLE" "${#missing[@]} prerequisite(s) missing, listed above"
+    fi
+    note "kubectl: $(command -v kubectl)"
+    if [[ -z $CONTEXT ]]; then
+        local driver_text=""
+        [[ $ACTION == setup ]] && driver_text=", driver: ${DRIVER:-"the existing profile's"}"
+        note "minikube: $(command -v minikube)$driver_text"
+    fi
+    if [[ $ACTION == setup ]]; then
+        note "swift: $(swift --version 2>&1 | head -n 1)"
+        note "openssl (pkg-config): $(pkg-config --modversion openssl 2>/dev/null || echo found)"
+    fi
+    return 0
+}
+
+# check_driver ARRAY: appends to ARRAY what is missing for the minikube driver.
+check_driver() {
+    local -n out=$1
+    if ((DRIVER_GIVEN)) || [[ -n $DRIVER ]]; then
+        case $DRIVER in
+            docker) docker_usable || out+=("driver docker: \`docker info\` failed. Install Docker Engine (https://docs.docker.com/engine/install/), start it (sudo systemctl start docker) and join the docker group (sudo usermod -aG docker \$USER, then log in again)") ;;
+            podman) have podman || out+=("driver podman: podman not found. Install it: sudo apt-get install podman") ;;
+            kvm2) { have virsh && [[ -e /dev/kvm ]]; } || out+=("driver kvm2: needs libvirt (virsh) and /dev/kvm. Install: sudo apt-get install qemu-kvm libvirt-daemon-system && sudo usermod -aG libvirt \$USER") ;;
+            *) warn "driver $DRIVER is not checked here; minikube will say if it cannot use it" ;;
+        esac
+        return 0
+    fi
+    if ! DRIVER=$(detect_driver); then
+        DRIVER=""
+        out+=("a minikube driver: none of docker (daemon reachable), podman, kvm2 (virsh and /dev/kvm) works here. Install Docker Engine (https://docs.docker.com/engine/install/, then sudo usermod -aG docker \$USER and log in again), or podman (sudo apt-get install podman), or choose one with --driver NAME")
+    fi
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 2: the cluster and the LoadBalancer IP
+
+start_cluster() {
+    local state node_ip
+    if [[ -n $CONTEXT ]]; then
+        query "" "${KUBECTL[@]}" cluster-info >/dev/null ||
+            die "kubectl context $CONTEXT does not answer (see \`kubectl config get-contexts\`)"
+        note "LB IP: $LB_IP (given)"
+        return 0
+    fi
+    state=$(query "<not asked in a dry run>" minikube -p "$PROFILE" status --format '{{.Host}}/{{.APIServer}}' 2>/dev/null) || true
+    state=$(printf '%s' "$state" | head -n 1)
+    if [[ $state == Running/Running ]]; then
+        note "minikube profile $PROFILE is running: kept as it is"
+    else
+        local -a flags=(start -p "$PROFILE")
+        local -a extra=()
+        read -ra extra <<<"${MINIKUBE_START_FLAGS:-}"
+        # A new profile gets the detected driver; an existing one keeps its own unless told.
+        if [[ $state != Stopped/* && $state != Paused/* ]] || ((DRIVER_GIVEN)); then
+            [[ -n $DRIVER ]] && flags+=("--driver=$DRIVER")
+        fi
+        dry && note "(dry run: minikube start runs only when the profile is not running)"
+        run minikube "${flags[@]}" "${extra[@]}" || die "minikube start failed (see its output above; \`minikube logs\` has more)"
+    fi
+    node_ip=$(query "<minikube-ip>" minikube -p "$PROFILE" ip)
+    if [[ -n $LB_IP ]]; then
+        note "LB IP: $LB_IP (given)"
+    elif dry; then
+        LB_IP="<lb-ip>"
+        note "LB IP: <lb-ip> (dry run: the minikube ip with its last byte set to 200, e.g. 192.168.49.2 -> 192.168.49.200)"
+    else
+        valid_ipv4 "$node_ip" || die "\`minikube ip\` printed '$node_ip', not an IPv4 address"
+        LB_IP=$(lb_ip_from_node "$node_ip")
+        note "LB IP: $LB_IP (minikube ip $node_ip, same /24, last byte 200; choose another with --lb-ip)"
+    fi
+    if ! dry && [[ $LB_IP == "$node_ip" ]]; then die "the LB IP $LB_IP is the node's own address; choose another with --lb-ip"; fi
+    return 0
+}
+
+# The node's /24 with last byte 200: on minikube's docker/podman network (192.168.49.0/24)
+# addresses are handed out from .2 up, so .200 stays free and is reachable from the host.
+lb_ip_from_node() {
+    local ip=$1 last=200
+    [[ ${ip##*.} == 200 ]] && last=201
+    printf '%s.%s' "${ip%.*}" "$last"
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 3: addons (dashboard, metrics-server) and the dashboard login account
+
+enable_addons() {
+    if [[ -z $CONTEXT ]]; then
+        run minikube -p "$PROFILE" addons enable metrics-server
+        run minikube -p "$PROFILE" addons enable dashboard
+    else
+        local present
+        present=$(query "<unknown>" "${KUBECTL[@]}" get namespace "$DASHBOARD_NAMESPACE" --ignore-not-found -o name)
+        if [[ -z $present ]] || dry; then
+            dry && note "(dry run: the dashboard manifest is applied only when namespace $DASHBOARD_NAMESPACE does not exist)"
+            run "${KUBECTL[@]}" apply -f "$DASHBOARD_MANIFEST"
+        else
+            note "namespace $DASHBOARD_NAMESPACE exists: the cluster's dashboard is kept"
+        fi
+        note "metrics-server: not installed on --context clusters (use the cluster's own, if any)"
+    fi
+    # A read-only (ClusterRole view) account to log into the dashboard with a token.
+    apply_created serviceaccount "$DASHBOARD_ACCOUNT" -n "$DASHBOARD_NAMESPACE"
+    apply_created clusterrolebinding "$DASHBOARD_ACCOUNT" --clusterrole=view \
+        "--serviceaccount=$DASHBOARD_NAMESPACE:$DASHBOARD_ACCOUNT"
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 4: MetalLB
+
+install_metallb() {
+    run "${KUBECTL[@]}" apply -f "$METALLB_MANIFEST"
+    run "${KUBECTL[@]}" -n metallb-system rollout status deployment/controller --timeout=300s ||
+        die "MetalLB's controller did not become ready (kubectl -n metallb-system get pods)"
+    run "${KUBECTL[@]}" -n metallb-system rollout status daemonset/speaker --timeout=300s ||
+        die "MetalLB's speaker did not become ready (kubectl -n metallb-system get pods)"
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 5: ftinit, built natively for the nodes' architecture
+
+build_ftinit() {
+    local host node_archs service
+    host=$(host_arch)
+    node_archs=$(query "<node-arch>" "${KUBECTL[@]}" get nodes -o 'jsonpath={range .items[*]}{.status.nodeInfo.architecture}{"\n"}{end}')
+    node_archs=$(printf '%s\n' "$node_archs" | sed '/^$/d' | sort -u | paste -sd ' ' -)
+    if dry; then
+        note "(dry run: nodes not asked; this host is $host, and a node of another architecture stops setup here)"
+    elif [[ $node_archs != "$host" ]]; then
+        die "the cluster's nodes are '${node_archs:-unknown}' but this host is $host. ftinit is built natively on this host; cross-compiling (Swift static Linux SDK) is not supported. Run setup.sh on a $node_archs host, or use a cluster of this host's architecture."
+    else
+        note "nodes: $node_archs, host: $host"
+    fi
+    run make ftinit || die "building ftinit failed (make ftinit; see the compiler output above)"
+    for service in "${SERVICES[@]}"; do
+        run install -m 0755 .build/ftinit "images/$service/ftinit"
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 6: the seven images, inside the cluster's container runtime
+
+build_images() {
+    local service i=0 kind_cluster=""
+    [[ $CONTEXT == kind-* ]] && have kind && kind_cluster=${CONTEXT#kind-}
+    for service in "${SERVICES[@]}"; do
+        i=$((i + 1))
+        note "[$i/${#SERVICES[@]}] $service:$IMAGE_TAG from images/$service"
+        if [[ -z $CONTEXT ]]; then
+            run minikube -p "$PROFILE" image build -t "$service:$IMAGE_TAG" "images/$service" ||
+                die "building image $service:$IMAGE_TAG failed (see the build output above)"
+        else
+            run docker build -t "$service:$IMAGE_TAG" "images/$service" ||
+                die "building image $service:$IMAGE_TAG failed (see the build output above)"
+            if [[ -n $kind_cluster ]]; then
+                run kind load docker-image "$service:$IMAGE_TAG" --name "$kind_cluster"
+            fi
+        fi
+    done
+}
+
+# A short hash of an image's build context (the folder, ftinit included): a re-run restarts a
+# Deployment only when its image's inputs changed (the tag stays :ft-services).
+image_hash() {
+    (cd "images/$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) |
+        sha256sum | cut -c1-16
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 7: Secret (kept across runs) and ConfigMap
+
+random_secret() {
+    local length=$1 value=""
+    while ((${#value} < length)); do
+        value+=$(head -c 48 /dev/urandom | base64 -w 0 | tr -d '/+=')
+    done
+    printf '%s' "${value:0:length}"
+}
+
+credentials_path() {
+    if [[ -n ${FT_SERVICES_CREDENTIALS:-} ]]; then
+        printf '%s' "$FT_SERVICES_CREDENTIALS"
+    else
+        [[ -n ${HOME:-} ]] || die "HOME is not set: set FT_SERVICES_CREDENTIALS to a file outside the repository"
+        printf '%s/ft-services/credentials-%s' "${XDG_CONFIG_HOME:-$HOME/.config}" "$KCTX"
+    fi
+}
+
+create_secrets() {
+    local existing key value line from_cluster=0 from_file=0 generated=0
+    local -A values=()
+    apply_created namespace "$NAMESPACE"
+    CREDENTIALS_FILE=$(credentials_path)
+    case $CREDENTIALS_FILE in
+        /*) ;;
+        *) CREDENTIALS_FILE=$PWD/$CREDENTIALS_FILE ;;
+    esac
+    case $CREDENTIALS_FILE in
+        "$ROOT"/*) die "the credentials file $CREDENTIALS_FILE is inside the repository; passwords never go there (set FT_SERVICES_CREDENTIALS elsewhere)" ;;
+    esac
+
+    # 1. what the cluster already has (the data was initialised with it), 2. the file,
+    # 3. random.
+    # shellcheck disable=SC2016 # a go-template, not shell
+    existing=$(query "" "${KUBECTL[@]}" -n "$NAMESPACE" get secret "$SECRET_NAME" --ignore-not-found \
+        -o 'go-template={{range $k, $v := .data}}{{$k}}={{$v}}{{"\n"}}{{end}}')
+    while IFS= read -r line; do
+        [[ $line == *=* ]] || continue
+        values[${line%%=*}]=$(printf '%s' "${line#*=}" | base64 -d)
+    done <<<"$existing"
+    for key in "${SECRET_KEYS[@]}"; do [[ -n ${values[$key]:-} ]] && from_cluster=$((from_cluster + 1)); done
+    if ! dry && [[ -r $CREDENTIALS_FILE ]]; then
+        while IFS= read -r line; do
+            key=${line%%=*}
+            [[ $line == *=* && -z ${values[$key]:-} ]] || continue
+            values[$key]=${line#*=}
+            from_file=$((from_file + 1))
+        done <"$CREDENTIALS_FILE"
+    fi
+    for key in "${SECRET_KEYS[@]}"; do
+        if [[ -z ${values[$key]:-} ]]; then
+            if [[ $key == PMA_BLOWFISH_SECRET ]]; then values[$key]=$(random_secret 32); else values[$key]=$(random_secret 24); fi
+            generated=$((generated + 1))
+        fi
+    done
+
+    if dry; then
+        show "(write $CREDENTIALS_FILE, mode 0600: ${#SECRET_KEYS[@]} keys, kept from the cluster's Secret, else from that file, else random)"
+        note "(dry run: the Secret is not read; every key would be kept if it exists)"
+    else
+        note "passwords: $from_cluster kept from the cluster, $from_file from $CREDENTIALS_FILE, $generated generated"
+        mkdir -p "$(dirname "$CREDENTIALS_FILE")"
+        (
+            umask 077
+            for key in "${SECRET_KEYS[@]}"; do printf '%s=%s\n' "$key" "${values[$key]}"; done >"$CREDENTIALS_FILE.tmp"
+        )
+        chmod 600 "$CREDENTIALS_FILE.tmp"
+        mv -f "$CREDENTIALS_FILE.tmp" "$CREDENTIALS_FILE"
+    fi
+    apply_created secret generic "$SECRET_NAME" -n "$NAMESPACE" "--from-env-file=$CREDENTIALS_FILE"
+    apply_created configmap "$CONFIGMAP_NAME" -n "$NAMESPACE" \
+        "--from-literal=LB_IP=$LB_IP" \
+        --from-literal=MYSQL_HOST=mysql \
+        --from-literal=WP_DB_NAME=wordpress \
+        --from-literal=WP_DB_USER=wordpress \
+        --from-literal=WP_ADMIN_USER=admin \
+        --from-literal=WP_ADMIN_EMAIL=admin@ft-services.local \
+        --from-literal=SSH_USER=ft \
+        --from-literal=FTP_USER=ft \
+        --from-literal=INFLUXDB_ADMIN_USER=admin \
+        --from-literal=INFLUXDB_DB=ftservices \
+        --from-literal=GRAFANA_ADMIN_USER=admin
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 8: srcs/
+
+# THE place where the LB IP reaches the manifests (the contract of srcs/kustomization.yaml):
+# srcs/lb-ip.yaml is the one file holding the address (192.0.2.10 as committed) and kustomize
+# replacements copy it into the Services' annotations and MetalLB's pool. kustomize reads no
+# environment, so a copy of srcs/ gets the real address in lb-ip.yaml and is rendered.
+render_srcs() {
+    local work status=0
+    work=$(mktemp -d)
+    cp -R srcs/. "$work/"
+    sed "s/^  LB_IP: .*/  LB_IP: $LB_IP/" srcs/lb-ip.yaml >"$work/lb-ip.yaml"
+    if ! grep -q "^  LB_IP: $LB_IP\$" "$work/lb-ip.yaml"; then
+        rm -rf "$work"
+        printf 'setup.sh: srcs/lb-ip.yaml has no "  LB_IP: ..." line to set\n' >&2
+        return 1
+    fi
+    kubectl kustomize "$work" || status=$?
+    rm -rf "$work"
+    return "$status"
+}
+render_srcs_text() {
+    printf '%s' "work=\$(mktemp -d) && cp -R srcs/. \"\$work/\" && sed \"s/^  LB_IP: .*/  LB_IP: $LB_IP/\" srcs/lb-ip.yaml >\"\$work/lb-ip.yaml\" && kubectl kustomize \"\$work\""
+}
+
+apply_srcs_once() { render_srcs | "${KUBECTL[@]}" apply -f -; }
+
+# MetalLB's address pool: srcs/ may define it (an IPAddressPool with LB_IP_PLACEHOLDER);
+# otherwise setup.sh applies its own, holding exactly the one address.
+srcs_defines_pool() { grep -rqs 'kind: *IPAddressPool' srcs; }
+
+metallb_pool() {
+    cat <<EOF
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: ft-services
+  namespace: metallb-system
+  labels:
+    app.kubernetes.io/part-of: ft-services
+spec:
+  addresses:
+    - $LB_IP/32
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: ft-services
+  namespace: metallb-system
+  labels:
+    app.kubernetes.io/part-of: ft-services
+spec:
+  ipAddressPools:
+    - ft-services
+EOF
+}
+apply_pool_once() { metallb_pool | "${KUBECTL[@]}" apply -f -; }
+
+apply_srcs() {
+    local before line service hash old rendered
+    local -A previous=()
+    if [[ ! -f srcs/kustomization.yaml ]]; then
+        dry || die "srcs/kustomization.yaml not found in $ROOT"
+        note "(dry run: srcs/kustomization.yaml does not exist yet)"
+    fi
+    # Deployments and their image hash before this run, to restart only what changed.
+    before=$(query "" "${KUBECTL[@]}" -n "$NAMESPACE" get deployments \
+        -o 'jsonpath={range .items[*]}{.metadata.name}={.metadata.annotations.ft-services\.local/image-hash}{"\n"}{end}')
+    while IFS= read -r line; do
+        [[ $line == *=* ]] && previous[${line%%=*}]=${line#*=}
+    done <<<"$before"
+
+    if ! srcs_defines_pool; then
+        show "metallb_pool ($LB_IP/32, IPAddressPool + L2Advertisement ft-services) | $(quote_cmd "${KUBECTL[@]}" apply -f -)"
+        dry || retry 10 6 apply_pool_once || die "MetalLB refused the address pool (its webhook: kubectl -n metallb-system get pods)"
+    fi
+    show "$(render_srcs_text) | $(quote_cmd "${KUBECTL[@]}" apply -f -)"
+    if ! dry; then
+        rendered=$(render_srcs) || die "srcs/ does not render (kubectl kustomize; see its message above)"
+        [[ $LB_IP == 192.0.2.10 ]] || grep -qF -- "$LB_IP" <<<"$rendered" ||
+            die "srcs/ renders without the LB IP $LB_IP (see render_srcs in setup.sh and srcs/lb-ip.yaml)"
+    fi
+    dry || retry 10 6 apply_srcs_once || die "applying srcs/ failed (see kubectl's message above)"
+
+    for service in "${SERVICES[@]}"; do
+        hash=$(image_hash "$service")
+        if [[ -v previous[$service] ]]; then
+            old=${previous[$service]}
+            if [[ $old != "$hash" ]]; then
+                run "${KUBECTL[@]}" -n "$NAMESPACE" rollout restart "deployment/$service"
+            fi
+        fi
+        run "${KUBECTL[@]}" -n "$NAMESPACE" annotate --overwrite "deployment/$service" "$HASH_ANNOTATION=$hash"
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 9: rollouts and the shared IP
+
+wait_rollouts() {
+    local service i=0 deadline addresses wrong
+    for service in "${SERVICES[@]}"; do
+        i=$((i + 1))
+        note "[$i/${#SERVICES[@]}] waiting for deployment/$service (up to $ROLLOUT_TIMEOUT)"
+        run "${KUBECTL[@]}" -n "$NAMESPACE" rollout status "deployment/$service" "--timeout=$ROLLOUT_TIMEOUT" ||
+            die "deployment/$service is not ready after $ROLLOUT_TIMEOUT: kubectl -n $NAMESPACE describe deployment/$service; kubectl -n $NAMESPACE logs deployment/$service"
+    done
+    note "checking that every LoadBalancer Service has $LB_IP"
+    deadline=$((SECONDS + 120))
+    while :; do
+        addresses=$(query "" "${KUBECTL[@]}" -n "$NAMESPACE" get services \
+            -o 'jsonpath={range .items[?(@.spec.type=="LoadBalancer")]}{.metadata.name}={.status.loadBalancer.ingress[0].ip}{"\n"}{end}')
+        dry && return 0
+        wrong=$(printf '%s\n' "$addresses" | grep -v "=$LB_IP\$" | sed '/^$/d' | paste -sd ' ' -) || true
+        if [[ -n $addresses && -z $wrong ]]; then return 0; fi
+        ((SECONDS < deadline)) || die "LoadBalancer Services without $LB_IP after 120s: ${wrong:-none found} (kubectl -n metallb-system logs deployment/controller)"
+        sleep 3
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 10: what to open
+
+summary() {
+    local ip=$LB_IP
+    say ""
+    say "ft_services is up. LoadBalancer IP: $ip"
+    say ""
+    say "  WordPress (via nginx)  https://$ip           (http://$ip redirects; /wordpress -> :5050, /phpmyadmin -> :5000)"
+    say "  WordPress              https://$ip:5050      user admin"
+    say "  phpMyAdmin             https://$ip:5000      user wordpress (WP_DB_PASSWORD) or root (MYSQL_ROOT_PASSWORD)"
+    say "  Grafana                http://$ip:3000       user admin"
+    say "  FTPS                   ftps://$ip:21         user ft (explicit TLS; passive ports 30000-30004)"
+    say "  SSH                    ssh -p 22 ft@$ip"
+    say "  (self-signed certificates: curl -k, or accept the warning in the browser)"
+    say ""
+    say "Credentials: $CREDENTIALS_FILE (mode 0600), also in the cluster:"
+    say "  kubectl --context $KCTX -n $NAMESPACE get secret $SECRET_NAME -o jsonpath='{.data.WP_ADMIN_PASSWORD}' | base64 -d"
+    say ""
+    say "Kubernetes dashboard:"
+    if [[ -z $CONTEXT ]]; then
+        say "  minikube -p $PROFILE dashboard --url        (prints a local URL; no login needed through it)"
+    else
+        say "  kubectl --context $KCTX -n $DASHBOARD_NAMESPACE port-forward svc/kubernetes-dashboard 8443:443   then https://localhost:8443"
+    fi
+    say "  login token (read-only account): kubectl --context $KCTX -n $DASHBOARD_NAMESPACE create token $DASHBOARD_ACCOUNT"
+    say ""
+    say "Tear down: ./setup.sh delete$([[ -n $CONTEXT ]] && printf ' --context %s' "$CONTEXT")   (keeps minikube; delete --all removes it too)"
+}
+
+# ---------------------------------------------------------------------------------------
+# delete
+
+delete_all() {
+    local service state running=1
+    TOTAL_STEPS=6
+    step "Checking prerequisites"
+    check_prerequisites
+    if [[ -z $CONTEXT ]] && ! dry; then
+        state=$(minikube -p "$PROFILE" status --format '{{.Host}}/{{.APIServer}}' 2>/dev/null) || true
+        [[ $(printf '%s' "$state" | head -n 1) == Running/Running ]] || running=0
+        if ((running == 0 && DELETE_ALL == 0)); then
+            die "minikube profile $PROFILE is not running: start it (minikube -p $PROFILE start) and run delete again, or use delete --all"
+        fi
+    fi
+
+    step "Removing namespace $NAMESPACE (Deployments, Services, Secrets, data volumes)"
+    if ((running)); then
+        run "${KUBECTL[@]}" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout=300s
+    else
+        note "skipped: minikube is not running and its profile is deleted in step 6"
+    fi
+
+    step "Removing MetalLB configuration and the dashboard account"
+    if ((running)); then
+        local crd
+        crd=$(query "ipaddresspools.metallb.io" "${KUBECTL[@]}" get crd ipaddresspools.metallb.io --ignore-not-found -o name)
+        if [[ -n $crd ]]; then
+            run "${KUBECTL[@]}" -n metallb-system delete ipaddresspools.metallb.io,l2advertisements.metallb.io \
+                -l "$PART_OF" --ignore-not-found
+        fi
+        if [[ -z $CONTEXT ]]; then
+            run "${KUBECTL[@]}" delete -f "$METALLB_MANIFEST" --ignore-not-found
+        else
+            note "MetalLB itself is left installed on context $CONTEXT (other workloads may use it)"
+        fi
+        run "${KUBECTL[@]}" delete clusterrolebinding "$DASHBOARD_ACCOUNT" --ignore-not-found
+        run "${KUBECTL[@]}" -n "$DASHBOARD_NAMESPACE" delete serviceaccount "$DASHBOARD_ACCOUNT" --ignore-not-found
+    else
+        note "skipped: minikube is not running and its profile is deleted in step 6"
+    fi
+
+    step "Removing the images"
+    for service in "${SERVICES[@]}"; do
+        if [[ -n $CONTEXT ]]; then
+            run docker rmi -f "$service:$IMAGE_TAG" || warn "could not remove $service:$IMAGE_TAG"
+        elif ((running)); then
+            run minikube -p "$PROFILE" image rm "$service:$IMAGE_TAG" || warn "could not remove $service:$IMAGE_TAG"
+        fi
+    done
+    ((running)) || [[ -n $CONTEXT ]] || note "skipped: minikube is not running and its profile is deleted in step 6"
+
+    step "Removing local files (images/*/ftinit, credentials)"
+    for service in "${SERVICES[@]}"; do run rm -f "images/$service/ftinit"; done
+    run rm -f "$(credentials_path)"
+
+    step "Deleting minikube"
+    if ((DELETE_ALL)); then
+        run minikube -p "$PROFILE" delete
+    else
+        note "kept (delete --all removes the minikube profile too)"
+    fi
+    say ""
+    say "ft_services removed."
+}
+
+# ---------------------------------------------------------------------------------------
+
+main() {
+    parse_args "$@"
+    cd "$ROOT"
+    dry && say "Dry run: every command is printed, none is run; no cluster is touched."
+    if [[ $ACTION == delete ]]; then
+        delete_all
+        return 0
+    fi
+    step "Checking prerequisites"
+    check_prerequisites
+    if [[ -n $CONTEXT ]]; then step "Using kubectl context $CONTEXT"; else step "Starting minikube (profile $PROFILE)"; fi
+    start_cluster
+    step "Enabling addons (dashboard, metrics-server)"
+    enable_addons
+    step "Installing MetalLB $METALLB_VERSION"
+    install_metallb
+    step "Building ftinit (static, for the nodes' architecture)"
+    build_ftinit
+    step "Building the ${#SERVICES[@]} images inside the cluster's runtime"
+    build_images
+    step "Creating the Secret and the ConfigMap"
+    create_secrets
+    step "Applying srcs/ (LB IP $LB_IP)"
+    apply_srcs
+    step "Waiting for every rollout"
+    wait_rollouts
+    step "Done"
+    summary
+}
+
+main "$@"
