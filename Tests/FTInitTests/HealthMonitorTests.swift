@@ -96,7 +96,7 @@ import Testing
     @Test func aServiceIsStartingUntilItsFirstCheck() throws {
         let bench = try Bench([.passed])
         #expect(bench.health == .starting)
-        #expect(bench.monitor.isAcceptable)
+        #expect(bench.monitor.health != .unhealthy)
         #expect(bench.monitor.lastResult == nil)
         bench.begin()
         #expect(bench.health == .starting, "the first check runs from the loop, not inside begin()")
@@ -112,7 +112,7 @@ import Testing
         #expect(try #require(bench.changes.first).after < 500, "checked right after the start, not a second later")
         #expect(bench.monitor.lastResult == "ok")
         #expect(bench.monitor.everHealthy)
-        #expect(bench.monitor.isAcceptable)
+        #expect(bench.monitor.health != .unhealthy)
         let latency = try #require(bench.monitor.lastLatency)
         #expect(latency >= TimeSpan(milliseconds: 20) && latency < TimeSpan(milliseconds: 500), "latency \(latency)")
     }
@@ -131,7 +131,7 @@ import Testing
         bench.begin()
         #expect(try bench.run(for: 2000) { bench.attempts.count >= 3 })
         #expect(bench.health == .starting)
-        #expect(bench.monitor.isAcceptable)
+        #expect(bench.monitor.health != .unhealthy)
         #expect(bench.monitor.lastResult == "connect to 127.0.0.1:1: Connection refused")
         #expect(bench.changedTo.isEmpty)
     }
@@ -145,7 +145,7 @@ import Testing
         #expect(change.after >= 300 && change.after < 700, "unhealthy after \(change.after) ms")
         #expect(bench.monitor.failureSummary == "not healthy within start-period 300ms")
         #expect(bench.monitor.lastResult == "connect to 127.0.0.1:1: Connection refused")
-        #expect(!bench.monitor.isAcceptable)
+        #expect(bench.monitor.health == .unhealthy)
         #expect(!bench.monitor.everHealthy)
     }
 
@@ -190,7 +190,7 @@ import Testing
         #expect(bench.monitor.consecutiveFailures == 3)
         #expect(bench.monitor.failureSummary == "3 consecutive failures")
         #expect(bench.monitor.lastResult == "connect to 127.0.0.1:1: Connection refused")
-        #expect(!bench.monitor.isAcceptable)
+        #expect(bench.monitor.health == .unhealthy)
     }
 
     @Test func fewerFailuresThanRetriesKeepItHealthy() throws {
@@ -199,7 +199,7 @@ import Testing
         #expect(try bench.run(for: 3000) { bench.monitor.consecutiveFailures == 2 })
         #expect(bench.health == .healthy)
         #expect(bench.monitor.consecutiveFailures == 2)
-        #expect(bench.monitor.isAcceptable)
+        #expect(bench.monitor.health != .unhealthy)
     }
 
     @Test func aPassResetsTheFailureCount() throws {

@@ -47,9 +47,6 @@ final class HealthMonitor {
         attempt = nil
     }
 
-    /// Within the start period and not yet failed it: what `ftinit probe` still accepts.
-    var isAcceptable: Bool { health != .unhealthy }
-
     private func schedule(after delay: TimeSpan) {
         timers = [loop.schedule(at: .now() + delay) { [unowned self] in
             self.timers.removeAll()
