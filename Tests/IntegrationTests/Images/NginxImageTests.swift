@@ -90,92 +90,65 @@ extension Integration {
         }
 
         @Test func port80RedirectsToHttpsWithTheSameHostAndPath() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let root = try Scratch()
-            defer { root.remove() }
-            let privsep = try PrivsepDirectory()
-            defer { privsep.cleanUp() }
-            let user = try ImageSystemUser(prefix: "ftssh")
-            defer { user.remove() }
-            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
-            defer { nginx.stop() }
-
-            for (url, location) in [
-                ("http://127.0.0.1/x", "https://127.0.0.1/x"),
-                ("http://127.0.0.1/", "https://127.0.0.1/"),
-                ("http://nginx/some/path?a=1&b=two%20words", "https://nginx/some/path?a=1&b=two%20words"),
-                ("http://localhost/wordpress/wp-login.php?redirect_to=%2F", "https://localhost/wordpress/wp-login.php?redirect_to=%2F"),
-            ] {
-                let response = try HTTPResponse.fetch(url, root: root, network: network, extra: ["-I"])
-                #expect(response.status == 301, "\(url): \(response)\(nginx.report)")
-                #expect(response.header("Location") == location, "\(url): \(response)")
+            try Self.withNginx { network, root, user, nginx in
+                for (url, location) in [
+                    ("http://127.0.0.1/x", "https://127.0.0.1/x"),
+                    ("http://127.0.0.1/", "https://127.0.0.1/"),
+                    ("http://nginx/some/path?a=1&b=two%20words", "https://nginx/some/path?a=1&b=two%20words"),
+                    ("http://localhost/wordpress/wp-login.php?redirect_to=%2F", "https://localhost/wordpress/wp-login.php?redirect_to=%2F"),
+                ] {
+                    let response = try HTTPResponse.fetch(url, root: root, network: network, extra: ["-I"])
+                    #expect(response.status == 301, "\(url): \(response)\(nginx.report)")
+                    #expect(response.header("Location") == location, "\(url): \(response)")
+                }
             }
         }
 
         @Test func port443ServesThePageWithTheImagesCertificate() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let root = try Scratch()
-            defer { root.remove() }
-            let privsep = try PrivsepDirectory()
-            defer { privsep.cleanUp() }
-            let user = try ImageSystemUser(prefix: "ftssh")
-            defer { user.remove() }
-            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
-            defer { nginx.stop() }
-
-            let page = try String(contentsOfFile: "\(ImageUnderTest.folder("nginx"))/www/index.html", encoding: .utf8)
-            // --cacert: the certificate ftinit generated is checked against each name and the IP.
-            for base in ["https://127.0.0.1", "https://nginx", "https://localhost"] {
-                let response = try HTTPResponse.fetch("\(base)/", root: root, network: network)
-                #expect(response.status == 200, "\(base): \(response)\(nginx.report)")
-                #expect(response.header("Content-Type")?.hasPrefix("text/html") == true, "\(base): \(response)")
-                #expect(response.body == page, "\(base): not images/nginx/www/index.html: \(response)")
+            try Self.withNginx { network, root, user, nginx in
+                let page = try String(contentsOfFile: "\(ImageUnderTest.folder("nginx"))/www/index.html", encoding: .utf8)
+                // --cacert: the certificate ftinit generated is checked against each name and the IP.
+                for base in ["https://127.0.0.1", "https://nginx", "https://localhost"] {
+                    let response = try HTTPResponse.fetch("\(base)/", root: root, network: network)
+                    #expect(response.status == 200, "\(base): \(response)\(nginx.report)")
+                    #expect(response.header("Content-Type")?.hasPrefix("text/html") == true, "\(base): \(response)")
+                    #expect(response.body == page, "\(base): not images/nginx/www/index.html: \(response)")
+                }
+                let missing = try HTTPResponse.fetch("https://127.0.0.1/no-such-page", root: root, network: network)
+                #expect(missing.status == 404, "\(missing)")
+                // A name that is not in the certificate fails verification.
+                let wrongName = try network.run(["curl", "-sS", "--max-time", "20", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+                                                 "--resolve", "not-nginx:443:127.0.0.1", "https://not-nginx/"])
+                #expect(wrongName.code == 60, "a name outside the certificate was accepted: \(wrongName)")
             }
-            let missing = try HTTPResponse.fetch("https://127.0.0.1/no-such-page", root: root, network: network)
-            #expect(missing.status == 404, "\(missing)")
-            // A name that is not in the certificate fails verification.
-            let wrongName = try network.run(["curl", "-sS", "--max-time", "20", "--cacert", root.file("etc/ssl/ft/cert.pem"),
-                                             "--resolve", "not-nginx:443:127.0.0.1", "https://not-nginx/"])
-            #expect(wrongName.code == 60, "a name outside the certificate was accepted: \(wrongName)")
         }
 
         @Test func wordpressRedirectsWith307ToItsServiceKeepingPathAndQuery() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let root = try Scratch()
-            defer { root.remove() }
-            let privsep = try PrivsepDirectory()
-            defer { privsep.cleanUp() }
-            let user = try ImageSystemUser(prefix: "ftssh")
-            defer { user.remove() }
-            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
-            defer { nginx.stop() }
-
-            let wordpress = "https://\(Self.lbIP):5050"
-            for (path, location) in [
-                ("/wordpress", "\(wordpress)/"),
-                ("/wordpress/", "\(wordpress)/"),
-                ("/wordpress/wp-login.php", "\(wordpress)/wp-login.php"),
-                ("/wordpress/wp-login.php?redirect_to=%2Fwp-admin%2F&reauth=1", "\(wordpress)/wp-login.php?redirect_to=%2Fwp-admin%2F&reauth=1"),
-                ("/wordpress?p=1", "\(wordpress)/?p=1"),
-            ] {
-                // Whatever name the client used, WordPress is at LB_IP:5050.
-                for host in ["127.0.0.1", "nginx"] {
-                    let response = try HTTPResponse.fetch("https://\(host)\(path)", root: root, network: network)
-                    #expect(response.status == 307, "\(host)\(path): \(response)\(nginx.report)")
-                    #expect(response.header("Location") == location, "\(host)\(path): \(response)")
+            try Self.withNginx { network, root, user, nginx in
+                let wordpress = "https://\(Self.lbIP):5050"
+                for (path, location) in [
+                    ("/wordpress", "\(wordpress)/"),
+                    ("/wordpress/", "\(wordpress)/"),
+                    ("/wordpress/wp-login.php", "\(wordpress)/wp-login.php"),
+                    ("/wordpress/wp-login.php?redirect_to=%2Fwp-admin%2F&reauth=1", "\(wordpress)/wp-login.php?redirect_to=%2Fwp-admin%2F&reauth=1"),
+                    ("/wordpress?p=1", "\(wordpress)/?p=1"),
+                ] {
+                    // Whatever name the client used, WordPress is at LB_IP:5050.
+                    for host in ["127.0.0.1", "nginx"] {
+                        let response = try HTTPResponse.fetch("https://\(host)\(path)", root: root, network: network)
+                        #expect(response.status == 307, "\(host)\(path): \(response)\(nginx.report)")
+                        #expect(response.header("Location") == location, "\(host)\(path): \(response)")
+                    }
                 }
+                // Only /wordpress itself and what is under it.
+                let other = try HTTPResponse.fetch("https://127.0.0.1/wordpressx", root: root, network: network)
+                #expect(other.status == 404, "\(other)")
+                // /phpmyadmin without its slash: to the proxied location, query kept.
+                let phpmyadmin = try HTTPResponse.fetch("https://127.0.0.1/phpmyadmin?x=1", root: root, network: network)
+                #expect(phpmyadmin.status == 301, "\(phpmyadmin)")
+                #expect(["/phpmyadmin/?x=1", "https://127.0.0.1/phpmyadmin/?x=1"].contains(phpmyadmin.header("Location") ?? ""),
+                        "\(phpmyadmin)")
             }
-            // Only /wordpress itself and what is under it.
-            let other = try HTTPResponse.fetch("https://127.0.0.1/wordpressx", root: root, network: network)
-            #expect(other.status == 404, "\(other)")
-            // /phpmyadmin without its slash: to the proxied location, query kept.
-            let phpmyadmin = try HTTPResponse.fetch("https://127.0.0.1/phpmyadmin?x=1", root: root, network: network)
-            #expect(phpmyadmin.status == 301, "\(phpmyadmin)")
-            #expect(["/phpmyadmin/?x=1", "https://127.0.0.1/phpmyadmin/?x=1"].contains(phpmyadmin.header("Location") ?? ""),
-                    "\(phpmyadmin)")
         }
 
         /// The phpmyadmin image (with its FT_ROOT) running in `network`, behind this nginx.
@@ -187,6 +160,26 @@ extension Integration {
                 root.remove()
                 throw error
             }
+        }
+
+        /// The nginx image booted with a fresh SSH user, in `network` or a network of its own,
+        /// torn down after `body`.
+        static func withNginx(
+            in network: ImageNetwork? = nil,
+            _ body: (_ network: ImageNetwork, _ root: Scratch, _ user: ImageSystemUser, _ nginx: FTInit) throws -> Void
+        ) throws {
+            let owned = network == nil ? try ImageNetwork() : nil
+            defer { owned?.remove() }
+            let network = try #require(network ?? owned)
+            let root = try Scratch()
+            defer { root.remove() }
+            let privsep = try PrivsepDirectory()
+            defer { privsep.cleanUp() }
+            let user = try ImageSystemUser(prefix: "ftssh")
+            defer { user.remove() }
+            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
+            defer { nginx.stop() }
+            try body(network, root, user, nginx)
         }
 
         /// The mysql, phpmyadmin and nginx images side by side in one network, as in the cluster;
@@ -203,15 +196,7 @@ extension Integration {
             let (pmaRoot, phpmyadmin) = try Self.phpMyAdmin(network: network)
             defer { pmaRoot.remove() }
             defer { phpmyadmin.stop() }
-            let root = try Scratch()
-            defer { root.remove() }
-            let privsep = try PrivsepDirectory()
-            defer { privsep.cleanUp() }
-            let user = try ImageSystemUser(prefix: "ftssh")
-            defer { user.remove() }
-            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
-            defer { nginx.stop() }
-            try body(network, root, nginx, phpmyadmin)
+            try Self.withNginx(in: network) { network, root, _, nginx in try body(network, root, nginx, phpmyadmin) }
         }
 
         @Test func phpMyAdminsLoginPageLoadsThroughTheProxy() throws {
@@ -265,50 +250,32 @@ extension Integration {
         }
 
         @Test func sshUserLogsInWithItsPasswordAndRunsACommand() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let root = try Scratch()
-            defer { root.remove() }
-            let privsep = try PrivsepDirectory()
-            defer { privsep.cleanUp() }
-            let user = try ImageSystemUser(prefix: "ftssh")
-            defer { user.remove() }
-            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
-            defer { nginx.stop() }
+            try Self.withNginx { network, root, user, nginx in
+                let session = try Self.ssh(user.name, password: Self.sshPassword, command: #"echo ok; id -un; echo "$HOME""#,
+                                           network: network)
+                #expect(session.succeeded, "\(session)\(nginx.report)")
+                #expect(session.stdout == "ok\n\(user.name)\n\(root.file("home/\(user.name)"))\n", "\(session)")
 
-            let session = try Self.ssh(user.name, password: Self.sshPassword, command: #"echo ok; id -un; echo "$HOME""#,
-                                       network: network)
-            #expect(session.succeeded, "\(session)\(nginx.report)")
-            #expect(session.stdout == "ok\n\(user.name)\n\(root.file("home/\(user.name)"))\n", "\(session)")
-
-            let wrong = try Self.ssh(user.name, password: "not-the-password", command: "echo ok", network: network)
-            #expect(wrong.code == 5 || wrong.code == 255, "a wrong password: \(wrong)")
-            #expect(!wrong.stdout.contains("ok"), "\(wrong)")
+                let wrong = try Self.ssh(user.name, password: "not-the-password", command: "echo ok", network: network)
+                #expect(wrong.code == 5 || wrong.code == 255, "a wrong password: \(wrong)")
+                #expect(!wrong.stdout.contains("ok"), "\(wrong)")
+            }
         }
 
         @Test func rootCannotLogInOverSSH() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let root = try Scratch()
-            defer { root.remove() }
-            let privsep = try PrivsepDirectory()
-            defer { privsep.cleanUp() }
-            let user = try ImageSystemUser(prefix: "ftssh")
-            defer { user.remove() }
-            let nginx = try Self.boot(root, network: network, environment: Self.environment(user: user))
-            defer { nginx.stop() }
-
-            // Root's password is not known here: the refusal must come from sshd's policy, as its
-            // own log line says, not from a wrong password.
-            let attempt = try Self.ssh("root", password: Self.sshPassword, command: "echo ok", network: network)
-            #expect(!attempt.succeeded && !attempt.stdout.contains("ok"), "root logged in: \(attempt)\(nginx.report)")
-            let refusedByPolicy = Poll.until(timeout: .seconds(5)) {
-                (nginx.stdout.text + nginx.stderr.text).contains("User root from 127.0.0.1 not allowed")
+            try Self.withNginx { network, root, user, nginx in
+                // Root's password is not known here: the refusal must come from sshd's policy, as its
+                // own log line says, not from a wrong password.
+                let attempt = try Self.ssh("root", password: Self.sshPassword, command: "echo ok", network: network)
+                #expect(!attempt.succeeded && !attempt.stdout.contains("ok"), "root logged in: \(attempt)\(nginx.report)")
+                let refusedByPolicy = Poll.until(timeout: .seconds(5)) {
+                    (nginx.stdout.text + nginx.stderr.text).contains("User root from 127.0.0.1 not allowed")
+                }
+                #expect(refusedByPolicy, "sshd did not log that root is not allowed\(nginx.report)")
+                let config = try #require(root.read("etc/ssh/sshd_config"))
+                #expect(config.contains("\nPermitRootLogin no\n"), "\(config)")
+                #expect(config.contains("\nAllowUsers \(user.name)\n"), "\(config)")
             }
-            #expect(refusedByPolicy, "sshd did not log that root is not allowed\(nginx.report)")
-            let config = try #require(root.read("etc/ssh/sshd_config"))
-            #expect(config.contains("\nPermitRootLogin no\n"), "\(config)")
-            #expect(config.contains("\nAllowUsers \(user.name)\n"), "\(config)")
         }
 
         @Test func withNeitherPasswordNorKeysTheImageRefusesToStart() throws {
