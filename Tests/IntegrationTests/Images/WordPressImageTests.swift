@@ -57,8 +57,10 @@ extension Integration {
             return users
         }
 
-        @Test
-        func homePageAndLoginPageLoadOverTLSOn5050() throws {
+        /// The mysql and wordpress images booted in one network, torn down after `body`.
+        static func withWordPress(
+            _ body: (_ network: ImageNetwork, _ database: ImageDatabase, _ root: Scratch, _ wordpress: FTInit) throws -> Void
+        ) throws {
             let network = try ImageNetwork()
             defer { network.remove() }
             let database = try ImageDatabase(network: network)
@@ -67,84 +69,77 @@ extension Integration {
             defer { root.remove() }
             let wordpress = try Self.boot(root, network: network)
             defer { wordpress.stop() }
+            try body(network, database, root, wordpress)
+        }
 
-            // The certificate is checked (--cacert): LB_IP and the name wordpress are both SANs.
-            for base in [Self.site, "https://wordpress:5050"] {
-                let home = try HTTPResponse.fetch("\(base)/", root: root, network: network)
-                #expect(home.status == 200, "\(home)\(wordpress.report)")
-                #expect(home.body.contains("<title>ft_services</title>") || home.body.contains("<title>ft_services &#8211;"),
-                        "home page without the site title: \(home)")
-                #expect(home.body.contains("wp-content/themes/twentytwentythree"), "home page not rendered by the theme: \(home)")
+        @Test
+        func homePageAndLoginPageLoadOverTLSOn5050() throws {
+            try Self.withWordPress { network, database, root, wordpress in
+                // The certificate is checked (--cacert): LB_IP and the name wordpress are both SANs.
+                for base in [Self.site, "https://wordpress:5050"] {
+                    let home = try HTTPResponse.fetch("\(base)/", root: root, network: network)
+                    #expect(home.status == 200, "\(home)\(wordpress.report)")
+                    #expect(home.body.contains("<title>ft_services</title>") || home.body.contains("<title>ft_services &#8211;"),
+                            "home page without the site title: \(home)")
+                    #expect(home.body.contains("wp-content/themes/twentytwentythree"), "home page not rendered by the theme: \(home)")
+                }
+
+                let login = try HTTPResponse.fetch("\(Self.site)/wp-login.php", root: root, network: network)
+                #expect(login.status == 200, "\(login)\(wordpress.report)")
+                for marker in [#"id="loginform""#, #"name="log""#, #"name="pwd""#, #"name="wp-submit""#] {
+                    #expect(login.body.contains(marker), "wp-login.php has no \(marker): \(login)")
+                }
+
+                // Only WordPress' own scripts run, and dot files are never served.
+                let missing = try HTTPResponse.fetch("\(Self.site)/no-such-script.php", root: root, network: network)
+                #expect(missing.status == 404, "\(missing)")
+                let dotFile = try HTTPResponse.fetch("\(Self.site)/.htaccess", root: root, network: network)
+                #expect(dotFile.status == 403, "\(dotFile)")
             }
-
-            let login = try HTTPResponse.fetch("\(Self.site)/wp-login.php", root: root, network: network)
-            #expect(login.status == 200, "\(login)\(wordpress.report)")
-            for marker in [#"id="loginform""#, #"name="log""#, #"name="pwd""#, #"name="wp-submit""#] {
-                #expect(login.body.contains(marker), "wp-login.php has no \(marker): \(login)")
-            }
-
-            // Only WordPress' own scripts run, and dot files are never served.
-            let missing = try HTTPResponse.fetch("\(Self.site)/no-such-script.php", root: root, network: network)
-            #expect(missing.status == 404, "\(missing)")
-            let dotFile = try HTTPResponse.fetch("\(Self.site)/.htaccess", root: root, network: network)
-            #expect(dotFile.status == 403, "\(dotFile)")
         }
 
         @Test
         func theAdministratorAndOneUserPerRoleExist() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let database = try ImageDatabase(network: network)
-            defer { database.stop() }
-            let root = try Self.preparedRoot()
-            defer { root.remove() }
-            let wordpress = try Self.boot(root, network: network)
-            defer { wordpress.stop() }
-
-            let users = try Self.usersAndRoles(database)
-            #expect(users == WebImages.wordPressUsers.mapValues { [$0] }, "users and roles: \(users)\(wordpress.report)")
-            #expect(users.count >= 4, "the administrator and at least three users: \(users)")
-            let admin = try database.query("SELECT user_email FROM wp_users WHERE user_login = 'boss'")
-            #expect(admin == WebImages.secret("WP_ADMIN_EMAIL"))
-            // The site's URL comes from LB_IP, not from a dump.
-            let siteURL = try database.query("SELECT option_value FROM wp_options WHERE option_name IN ('home', 'siteurl')")
-            #expect(siteURL == "\(Self.site)\n\(Self.site)", "\(siteURL)")
+            try Self.withWordPress { network, database, root, wordpress in
+                let users = try Self.usersAndRoles(database)
+                #expect(users == WebImages.wordPressUsers.mapValues { [$0] }, "users and roles: \(users)\(wordpress.report)")
+                #expect(users.count >= 4, "the administrator and at least three users: \(users)")
+                let admin = try database.query("SELECT user_email FROM wp_users WHERE user_login = 'boss'")
+                #expect(admin == WebImages.secret("WP_ADMIN_EMAIL"))
+                // The site's URL comes from LB_IP, not from a dump.
+                let siteURL = try database.query("SELECT option_value FROM wp_options WHERE option_name IN ('home', 'siteurl')")
+                #expect(siteURL == "\(Self.site)\n\(Self.site)", "\(siteURL)")
+            }
         }
 
         @Test
         func theAdministratorAndTheUsersLogInThroughWpLogin() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let database = try ImageDatabase(network: network)
-            defer { database.stop() }
-            let root = try Self.preparedRoot()
-            defer { root.remove() }
-            let wordpress = try Self.boot(root, network: network)
-            defer { wordpress.stop() }
-            let jars = try Scratch()
-            defer { jars.remove() }
+            try Self.withWordPress { network, database, root, wordpress in
+                let jars = try Scratch()
+                defer { jars.remove() }
 
-            // The administrator: 302 to the dashboard, which then loads with the session cookie.
-            let admin = try Self.logIn(WebImages.secret("WP_ADMIN_USER"), WebImages.secret("WP_ADMIN_PASSWORD"),
-                                       jar: jars.file("admin.jar"), root: root, network: network)
-            #expect(admin.status == 302, "\(admin)\(wordpress.report)")
-            #expect(admin.header("Location") == "\(Self.site)/wp-admin/", "\(admin)")
-            #expect(admin.header("Set-Cookie", startingWith: "wordpress_logged_in_") != nil, "\(admin)")
-            let dashboard = try HTTPResponse.fetch("\(Self.site)/wp-admin/", root: root, network: network,
-                                                 extra: ["-b", jars.file("admin.jar")])
-            #expect(dashboard.status == 200, "\(dashboard)")
-            #expect(dashboard.body.contains("<title>Dashboard"), "not the dashboard: \(dashboard)")
-            #expect(dashboard.body.contains(#"id="wpadminbar""#), "no admin bar: \(dashboard)")
+                // The administrator: 302 to the dashboard, which then loads with the session cookie.
+                let admin = try Self.logIn(WebImages.secret("WP_ADMIN_USER"), WebImages.secret("WP_ADMIN_PASSWORD"),
+                                           jar: jars.file("admin.jar"), root: root, network: network)
+                #expect(admin.status == 302, "\(admin)\(wordpress.report)")
+                #expect(admin.header("Location") == "\(Self.site)/wp-admin/", "\(admin)")
+                #expect(admin.header("Set-Cookie", startingWith: "wordpress_logged_in_") != nil, "\(admin)")
+                let dashboard = try HTTPResponse.fetch("\(Self.site)/wp-admin/", root: root, network: network,
+                                                     extra: ["-b", jars.file("admin.jar")])
+                #expect(dashboard.status == 200, "\(dashboard)")
+                #expect(dashboard.body.contains("<title>Dashboard"), "not the dashboard: \(dashboard)")
+                #expect(dashboard.body.contains(#"id="wpadminbar""#), "no admin bar: \(dashboard)")
 
-            // A user with WP_USERS_PASSWORD (quotes and a backslash, slashed like form data).
-            let editor = try Self.logIn("editor", WebImages.secret("WP_USERS_PASSWORD"), jar: jars.file("editor.jar"),
-                                        root: root, network: network)
-            #expect(editor.status == 302 && editor.header("Location") == "\(Self.site)/wp-admin/", "\(editor)")
+                // A user with WP_USERS_PASSWORD (quotes and a backslash, slashed like form data).
+                let editor = try Self.logIn("editor", WebImages.secret("WP_USERS_PASSWORD"), jar: jars.file("editor.jar"),
+                                            root: root, network: network)
+                #expect(editor.status == 302 && editor.header("Location") == "\(Self.site)/wp-admin/", "\(editor)")
 
-            // A wrong password is refused: the form again, with WordPress' error.
-            let wrong = try Self.logIn(WebImages.secret("WP_ADMIN_USER"), "not-the-password", jar: jars.file("wrong.jar"),
-                                       root: root, network: network)
-            #expect(wrong.status == 200 && wrong.body.contains(#"id="login_error""#), "\(wrong)")
+                // A wrong password is refused: the form again, with WordPress' error.
+                let wrong = try Self.logIn(WebImages.secret("WP_ADMIN_USER"), "not-the-password", jar: jars.file("wrong.jar"),
+                                           root: root, network: network)
+                #expect(wrong.status == 200 && wrong.body.contains(#"id="login_error""#), "\(wrong)")
+            }
         }
 
         /// What a browser does: GET wp-login.php (WordPress' test cookie), then POST the form.
