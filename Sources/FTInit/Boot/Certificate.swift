@@ -8,14 +8,9 @@ import COpenSSL
 /// Self-signed server certificates with libcrypto: key generation, signing, PEM in and out,
 /// and reading back what an existing certificate says.
 public enum Certificate {
-    /// The newest OpenSSL error, as text, for messages.
+    /// The newest OpenSSL error as a BootError, for messages.
     static func opensslError(_ what: String) -> BootError {
-        let code = ERR_get_error()
-        ERR_clear_error()
-        guard code != 0 else { return .crypto("unable to \(what)") }
-        var buffer = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buffer, buffer.count)
-        return .crypto("unable to \(what): \(String(cString: buffer))")
+        .crypto("unable to \(what)" + (takeOpenSSLError().map { ": " + $0 } ?? ""))
     }
 
     /// A new private key of `type`.
@@ -119,4 +114,14 @@ public enum Certificate {
             return result
         }
     }
+}
+
+/// The newest OpenSSL error as text (nil when there is none); clears OpenSSL's error queue.
+func takeOpenSSLError() -> String? {
+    let code = ERR_get_error()
+    ERR_clear_error()
+    guard code != 0 else { return nil }
+    var buffer = [CChar](repeating: 0, count: 256)
+    ERR_error_string_n(code, &buffer, buffer.count)
+    return String(cString: buffer)
 }

@@ -42,7 +42,7 @@ func check(_ path: String) -> Int32 {
         writeAll(STDOUT_FILENO, "\(path): OK: \(counted(config.services.count, "service")), \(counted(config.tasks.count, "task"))\n")
         return 0
     case .failure(let errors):
-        for diagnostic in errors.diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+        Log.diagnostics(errors.diagnostics)
         return ExitCode.config
     }
 }

@@ -139,11 +139,7 @@ final class HTTPCheckAttempt: OneShotAttempt, CheckAttempt {
         case SSL_ERROR_WANT_READ: loop.change(fd, to: .readable)
         case SSL_ERROR_WANT_WRITE: loop.change(fd, to: .writable)
         default:
-            let detail = ERR_get_error()
-            ERR_clear_error()
-            var buffer = [CChar](repeating: 0, count: 256)
-            if detail != 0 { ERR_error_string_n(detail, &buffer, buffer.count) }
-            finish(.failed("\(what) failed\(detail != 0 ? ": " + String(cString: buffer) : "")"))
+            finish(.failed("\(what) failed" + (takeOpenSSLError().map { ": " + $0 } ?? "")))
         }
     }
 

@@ -70,7 +70,7 @@ public final class EventLoop {
     /// Waits for the next event or timer and runs what is due.
     public func runOnce() throws {
         let timeout: Int32
-        if let next = timers.map(\.deadline).min() {
+        if let next = timers.min(by: { $0.deadline < $1.deadline })?.deadline {
             timeout = Int32(clamping: next.since(.now()).milliseconds)
         } else {
             timeout = -1

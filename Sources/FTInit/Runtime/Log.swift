@@ -14,6 +14,11 @@ public enum Log {
         writeAll(STDERR_FILENO, line + "\n")
     }
 
+    /// Config problems, one `PATH:LINE: message` line each on stderr.
+    public static func diagnostics(_ list: [Diagnostic]) {
+        for diagnostic in list { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+    }
+
     /// `key=value`, with the value double-quoted when it holds blanks, quotes or is empty.
     public static func field(_ key: String, _ value: String) -> String {
         let plain = !value.isEmpty && !value.contains(where: { " \"\t\n\r\r\n".contains($0) })

@@ -15,6 +15,9 @@ public final class OutputRelay {
     private var pending: [UInt8] = []
     static let maxLine = 4096
     private static let chunk = 65536
+    /// One read buffer for every relay: ftinit is single-threaded, and a buffer per relay (or
+    /// per wake-up) would cost 64 KiB each.
+    nonisolated(unsafe) private static var scratch = [UInt8](repeating: 0, count: chunk)
 
     public init(fd: Int32, prefix: String, destination: Int32) {
         self.fd = fd
@@ -24,13 +27,12 @@ public final class OutputRelay {
 
     /// Reads what is available. Returns false at end of stream (the fd can be closed).
     public func readAvailable() -> Bool {
-        var buffer = [UInt8](repeating: 0, count: Self.chunk)
         while true {
-            let n = read(fd, &buffer, buffer.count)
+            let n = Self.scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                pending += buffer[..<n]
+                pending += Self.scratch[..<n]
                 emitCompleteLines()
-                if n < buffer.count { return true }
+                if n < Self.chunk { return true }
             } else if n < 0 && errno == EINTR {
                 continue
             } else if n < 0 && errno == EAGAIN {

@@ -58,7 +58,7 @@ public final class Supervisor {
             config = try loadConfig(path: configPath, environment: environmentDictionary(environment)).get()
             plan = try preflight(config).get()
         } catch {
-            for diagnostic in error.diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+            Log.diagnostics(error.diagnostics)
             return ExitCode.config
         }
         do {
@@ -97,7 +97,7 @@ public final class Supervisor {
             try TemplateRenderer.applyAll(Array(zip(config.templates, plan.templateOwners)), expander: expander)
         } catch {
             if case .config(let diagnostics) = error {
-                for diagnostic in diagnostics { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+                Log.diagnostics(diagnostics)
             }
             throw error
         }
