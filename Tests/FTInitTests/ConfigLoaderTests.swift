@@ -280,7 +280,7 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
         MalformedConfig(
             label: "an unknown section",
             text: "[program web]\nrun = web",
-            diagnostics: ["/etc/ftinit.conf:1: unknown section [program] (expected init, service, task, tls or template)"]),
+            diagnostics: ["/etc/ftinit.conf:1: unknown section [program] (expected init, service, task, tls, template or metrics)"]),
         MalformedConfig(
             label: "a duplicate service section",
             text: "[service web]\nrun = a\n\n[service web]\nrun = b",
@@ -495,7 +495,7 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
             diagnostics: [
                 "/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-timeout, check-retries, start-period)",
                 "/etc/ftinit.conf:4: duplicate key 'run' (first set on line 2)",
-                "/etc/ftinit.conf:5: unknown section [oops] (expected init, service, task, tls or template)",
+                "/etc/ftinit.conf:5: unknown section [oops] (expected init, service, task, tls, template or metrics)",
             ]),
         MalformedConfig(
             label: "comment and blank lines count in line numbers",
@@ -532,7 +532,7 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
                 "/etc/ftinit.conf:11: [task] needs a name: [task NAME]",
                 "/etc/ftinit.conf:13: [task job] has no 'run' key",
                 "/etc/ftinit.conf:14: bad duration '1x' for timeout (expected e.g. 500ms, 10s, 1m30s)",
-                "/etc/ftinit.conf:15: unknown section [weird] (expected init, service, task, tls or template)",
+                "/etc/ftinit.conf:15: unknown section [weird] (expected init, service, task, tls, template or metrics)",
             ]),
     ]
 

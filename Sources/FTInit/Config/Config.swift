@@ -19,6 +19,8 @@ public struct Config: Sendable {
     public var templates: [TemplateSpec] = []
     /// The certificate made before anything starts.
     public var tls: TLSSpec?
+    /// Where samples are pushed; nil without a `[metrics]` section.
+    public var metrics: MetricsSpec?
 
     public static let defaultSocketPath = "/run/ftinit.sock"
 

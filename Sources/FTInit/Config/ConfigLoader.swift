@@ -54,8 +54,11 @@ public struct ConfigLoader {
                 config.tls = readTLS(section)
             case "template":
                 if let template = readTemplate(section) { config.templates.append(template) }
+            case "metrics":
+                if section.name != nil { fail(section.line, "[metrics] takes no name") }
+                config.metrics = readMetrics(section)
             default:
-                fail(section.line, "unknown section [\(section.kind)] (expected init, service, task, tls or template)")
+                fail(section.line, "unknown section [\(section.kind)] (expected init, service, task, tls, template or metrics)")
             }
         }
         checkDependencies(config.programs)

@@ -12,6 +12,10 @@ public struct StatusReport: Equatable {
         public var check: String?
         public var result: String?       // ok, or the last check's error
         public var latency: TimeSpan?
+
+        /// One word for where a program is: its health while it runs a check (`starting`,
+        /// `healthy`, `unhealthy`), else its state (`waiting`, `running`, `exited`, `done`).
+        public var condition: String { state == "running" && health != "none" ? health : state }
     }
 
     public var healthy: Bool

@@ -11,32 +11,8 @@ protocol CheckAttempt: AnyObject {
     func cancel()
 }
 
-/// The report-once bookkeeping every attempt shares: `finish` releases the attempt's
-/// resources before reporting, `cancel` releases them without reporting.
-class OneShotAttempt {
-    private var completion: ((CheckResult) -> Void)?
-
-    init(completion: @escaping (CheckResult) -> Void) {
-        self.completion = completion
-    }
-
-    /// Whether the result is still wanted (not reported, not cancelled).
-    var isPending: Bool { completion != nil }
-
-    func finish(_ result: CheckResult) {
-        let completion = self.completion
-        cancel()
-        completion?(result)
-    }
-
-    func cancel() {
-        completion = nil
-        release()
-    }
-
-    /// Closes sockets, kills commands: what the subclass holds.
-    func release() {}
-}
+/// One attempt of a check, reporting a `CheckResult`.
+typealias OneShotAttempt = OneShot<CheckResult>
 
 enum CheckResult: Equatable {
     case passed

@@ -11,14 +11,14 @@ import CLinux
 final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
     private let request: SpawnRequest
     private let loop: EventLoop
-    private let register: (pid_t, @escaping (ExitStatus) -> Void) -> Void
+    private let register: ChildExitRouter
     private var pid: pid_t?
     private var outputFD: Int32 = -1
     private var output: [UInt8] = []
     private static let keptOutput = 512
 
     /// `register` routes the exit of the spawned pid, once reaped, back to this attempt.
-    init(request: SpawnRequest, loop: EventLoop, register: @escaping (pid_t, @escaping (ExitStatus) -> Void) -> Void,
+    init(request: SpawnRequest, loop: EventLoop, register: @escaping ChildExitRouter,
          completion: @escaping (CheckResult) -> Void) {
         self.request = request
         self.loop = loop

@@ -1,159 +1,23 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import COpenSSL
-
 /// `http URL` / `https URL`: a GET, healthy on a status from 200 to 399. Over https the
 /// certificate is not verified (like the kubelet's probes): the check asks "does it answer",
 /// and the service's own certificate is usually self-signed.
-final class HTTPCheckAttempt: OneShotAttempt, CheckAttempt {
-    private let address: SocketAddress
-    private let target: HTTPTarget
-    private let loop: EventLoop
-    private var fd: Int32 = -1
-    private var ssl: OpaquePointer?
-    private var request: [UInt8]
-    private var sent = 0
-    private var response: [UInt8] = []
-    private enum Step { case connecting, handshaking, sending, receiving }
-    private var step = Step.connecting
-    /// A status line longer than this is not HTTP.
-    private static let maxStatusLine = 1024
+final class HTTPCheckAttempt: CheckAttempt {
+    private let exchange: HTTPExchange
 
     init(address: SocketAddress, target: HTTPTarget, loop: EventLoop, completion: @escaping (CheckResult) -> Void) {
-        self.address = address
-        self.target = target
-        self.loop = loop
         let hostHeader = target.host.contains(":") ? "[\(target.host)]" : target.host
-        request = Array("GET \(target.path) HTTP/1.1\r\nHost: \(hostHeader):\(target.port)\r\nUser-Agent: ftinit\r\nAccept: */*\r\nConnection: close\r\n\r\n".utf8)
-        super.init(completion: completion)
-    }
-
-    func start() {
-        do {
-            let (fd, connected) = try address.startConnect()
-            self.fd = fd
-            try loop.watch(fd, for: .writable) { [unowned self] in self.advance() }
-            if connected { advance() }
-        } catch {
-            finish(.failed("\(error)"))
-        }
-    }
-
-    /// Moves the exchange on as far as the socket allows, then waits for the next readiness.
-    private func advance() {
-        switch step {
-        case .connecting:
-            let error = socketError(fd)
-            guard error == 0 else { return finish(.failed("connect to \(address.description): \(errorString(error))")) }
-            if target.secure {
-                guard let context = Self.clientContext, let ssl = SSL_new(context) else {
-                    return finish(.failed("unable to set up TLS"))
-                }
-                self.ssl = ssl
-                SSL_set_fd(ssl, fd)
-                _ = ftinit_ssl_set_sni(ssl, target.host)
-                SSL_set_connect_state(ssl)
-                step = .handshaking
-            } else {
-                step = .sending
+        let request = "GET \(target.path) HTTP/1.1\r\nHost: \(hostHeader):\(target.port)\r\nUser-Agent: ftinit\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        exchange = HTTPExchange(address: address, serverName: target.secure ? target.host : nil, request: Array(request.utf8),
+                                readsBody: false, loop: loop) { outcome in
+            switch outcome {
+            case .answered(let status, _):
+                completion((200...399).contains(status) ? .passed : .failed("HTTP status \(status)"))
+            case .failed(let message):
+                completion(.failed(message))
             }
-            advance()
-        case .handshaking:
-            guard let ssl else { return }
-            let result = SSL_do_handshake(ssl)
-            if result == 1 {
-                step = .sending
-                advance()
-            } else {
-                waitOrFail(SSL_get_error(ssl, result), "TLS handshake with \(address.description)")
-            }
-        case .sending:
-            while sent < request.count {
-                let n = transmit()
-                if n > 0 { sent += n; continue }
-                return
-            }
-            step = .receiving
-            loop.change(fd, to: .readable)
-        case .receiving:
-            receive()
         }
     }
 
-    /// Writes the rest of the request; returns bytes written, or 0 after arranging to wait or failing.
-    private func transmit() -> Int {
-        request[sent...].withUnsafeBytes { bytes in
-            if let ssl {
-                let n = SSL_write(ssl, bytes.baseAddress, Int32(bytes.count))
-                if n > 0 { return Int(n) }
-                waitOrFail(SSL_get_error(ssl, n), "send to \(address.description)")
-                return 0
-            }
-            let n = write(fd, bytes.baseAddress, bytes.count)
-            if n > 0 { return n }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { return 0 }
-            finish(.failed("send to \(address.description): \(errorString(errno))"))
-            return 0
-        }
-    }
-
-    private func receive() {
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        while true {
-            let n: Int
-            if let ssl {
-                let got = SSL_read(ssl, &buffer, Int32(buffer.count))
-                if got <= 0 {
-                    let code = SSL_get_error(ssl, got)
-                    if code == SSL_ERROR_ZERO_RETURN { return conclude() }
-                    return waitOrFail(code, "read from \(address.description)")
-                }
-                n = Int(got)
-            } else {
-                n = read(fd, &buffer, buffer.count)
-                if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-                if n < 0 { return finish(.failed("read from \(address.description): \(errorString(errno))")) }
-                if n == 0 { return conclude() }
-            }
-            response += buffer[..<n]
-            if response.contains(UInt8(ascii: "\n")) || response.count > Self.maxStatusLine { return conclude() }
-        }
-    }
-
-    /// Judges the status line: `HTTP/1.x NNN reason`.
-    private func conclude() {
-        let line = String(decoding: response.prefix(while: { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }), as: UTF8.self)
-        let fields = line.split(separator: " ")
-        guard fields.count >= 2, fields[0].hasPrefix("HTTP/"), let status = Int(fields[1]) else {
-            return finish(.failed(response.isEmpty ? "connection closed without a response" : "not an HTTP response: \(line.prefix(80))"))
-        }
-        finish((200...399).contains(status) ? .passed : .failed("HTTP status \(status)"))
-    }
-
-    /// After an OpenSSL WANT_READ/WANT_WRITE, wait for that; anything else is a failure.
-    private func waitOrFail(_ code: Int32, _ what: String) {
-        switch code {
-        case SSL_ERROR_WANT_READ: loop.change(fd, to: .readable)
-        case SSL_ERROR_WANT_WRITE: loop.change(fd, to: .writable)
-        default:
-            finish(.failed("\(what) failed" + (takeOpenSSLError().map { ": " + $0 } ?? "")))
-        }
-    }
-
-    override func release() {
-        if let ssl { SSL_free(ssl) }
-        ssl = nil
-        closeWatched(&fd, loop)
-    }
-
-    /// One client context for every https check: TLS 1.2+, no verification.
-    private nonisolated(unsafe) static let clientContext: OpaquePointer? = {
-        guard let context = SSL_CTX_new(TLS_client_method()) else { return nil }
-        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
-        _ = ftinit_ssl_ctx_min_tls12(context)
-        return context
-    }()
+    func start() { exchange.start() }
+    func cancel() { exchange.cancel() }
 }

@@ -86,3 +86,7 @@ func childPIDs(of parent: pid_t) -> [pid_t] {
     }
     return children
 }
+
+/// Asks the supervisor to call a handler with the exit status of a pid it did not start as a
+/// program (an exec check, a name lookup) once that pid is reaped.
+typealias ChildExitRouter = (pid_t, @escaping (ExitStatus) -> Void) -> Void

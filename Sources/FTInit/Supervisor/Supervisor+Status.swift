@@ -36,7 +36,7 @@ extension Supervisor {
         }
         var counts: [(String, Int)] = []
         for word in ["healthy", "starting", "waiting", "running"] {
-            let n = services.filter { ($0.state == "running" ? ($0.health == "none" ? "running" : $0.health) : $0.state) == word }.count
+            let n = services.filter { $0.condition == word }.count
             if n > 0 { counts.append((word, n)) }
         }
         let detail = counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")

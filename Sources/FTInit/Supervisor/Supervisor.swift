@@ -20,6 +20,7 @@ public final class Supervisor {
     private let devNull: Int32
     private let socketPath: String
     private var control: ControlServer?
+    var metrics: MetricsAgent?
     /// Exits of children that are not programs (exec checks), by pid.
     var auxiliary: [pid_t: (ExitStatus) -> Void] = [:]
 
@@ -83,6 +84,7 @@ public final class Supervisor {
         Log.event(.info, "starting", Log.field("config", config.path),
                   "services=\(config.services.count)", "tasks=\(config.tasks.count)")
         try boot()
+        startMetrics()
         startReady()
         while true {
             if case .finished = phase { return exitCode ?? 0 }
@@ -248,6 +250,7 @@ public final class Supervisor {
         let deadline = Instant.now() + config.stopTimeout
         phase = .stopping(deadline: deadline)
         for child in children { child.monitor?.end() }
+        metrics?.stop()  // no last push: shutdown must not wait for InfluxDB
         // If a process survives even SIGKILL (stuck in the kernel), ftinit exits anyway.
         loop.schedule(at: deadline + .seconds(2)) { [unowned self] in self.finish() }
         stopNext()
