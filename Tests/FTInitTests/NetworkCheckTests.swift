@@ -39,8 +39,8 @@ import Testing
     }
 
     /// Serves one connection of `listener` from another thread: reads the request up to its
-    /// blank line (unless `readRequest` is false), writes `response`, closes. The request
-    /// arrives in the handoff.
+    /// blank line and its Content-Length of body (unless `readRequest` is false), writes
+    /// `response`, closes. The request arrives in the handoff.
     static func serveOnce(_ listener: LocalPort, _ response: String, readRequest: Bool = true) -> Handoff<String> {
         let fd = listener.fd
         return inBackground {
@@ -51,7 +51,7 @@ import Testing
             defer { close(client) }
             var request: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while readRequest && !String(decoding: request, as: UTF8.self).contains("\r\n\r\n") {
+            while readRequest && !isComplete(String(decoding: request, as: UTF8.self)) {
                 var pfd = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
                 guard poll(&pfd, 1, 3000) > 0 else { break }
                 let n = read(client, &buffer, buffer.count)
@@ -62,6 +62,15 @@ import Testing
             _ = write(client, bytes, bytes.count)
             return String(decoding: request, as: UTF8.self)
         }
+    }
+
+    /// Whether `request` holds its headers and as much body as its Content-Length says.
+    static func isComplete(_ request: String) -> Bool {
+        guard let end = request.range(of: "\r\n\r\n") else { return false }
+        let length = request[..<end.lowerBound].split(separator: "\r\n")
+            .first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        return request.utf8.count - request[..<end.upperBound].utf8.count >= length
     }
 
     /// Runs one attempt on a fresh event loop until it reports (at most `limit`).

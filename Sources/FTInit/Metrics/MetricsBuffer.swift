@@ -1,5 +1,6 @@
-/// Points waiting for InfluxDB, oldest first, never more than `capacity` of them in all
-/// (the batch being pushed included): when full, the oldest queued points are dropped and counted.
+/// Points waiting for InfluxDB, oldest first, never more than `capacity` of them in all (the
+/// batch being pushed included): when full, the oldest points not being pushed right now are
+/// dropped and counted.
 struct MetricsBuffer {
     let capacity: Int
     private(set) var queued: [String] = []

@@ -46,7 +46,7 @@ struct MetricsSampler {
             points.append(LineProtocol.point("ftinit_process", tagSet: processTagSets[service.name] ?? tagSet, fields: [
                 ("state", .text(service.condition)),
                 ("healthy", .integer(service.condition == "healthy" || service.condition == "running" ? 1 : 0)),
-                ("check_latency_ms", service.latency.map { .micros($0.milliseconds * 1000) }),
+                ("check_latency_ms", service.latency.map { .micros($0.milliseconds * 1_000_000) }),
                 ("pid", service.pid.map { .integer(Int64($0)) }),
                 ("uptime_seconds", service.uptime.map { .micros($0.milliseconds * 1000) }),
                 ("cpu_seconds", tree.map { .micros(seconds(ticks: $0.ticks)) }),

@@ -14,7 +14,9 @@ struct ProcessStat: Equatable {
     /// cutime + cstime: CPU of children it has reaped, in clock ticks.
     var reapedChildrenTicks: Int64
     var residentPages: Int64
+}
 
+extension ProcessStat {
     /// Parses a /proc/PID/stat line. The command name sits in parentheses and may itself hold
     /// blanks and parentheses, so the fields are counted from the last `)`.
     init?(parsing text: String) {
