@@ -19,7 +19,8 @@ readonly IMAGE_TAG=ft-services
 readonly SECRET_NAME=ft-services-secrets
 readonly CONFIGMAP_NAME=ft-services-config
 readonly SECRET_KEYS=(MYSQL_ROOT_PASSWORD WP_DB_PASSWORD WP_ADMIN_PASSWORD WP_USERS_PASSWORD
-    PMA_BLOWFISH_SECRET SSH_PASSWORD FTP_PASSWORD INFLUXDB_ADMIN_PASSWORD GRAFANA_ADMIN_PASSWORD)
+    PMA_BLOWFISH_SECRET SSH_PASSWORD FTP_PASSWORD INFLUXDB_ADMIN_PASSWORD INFLUXDB_METRICS_PASSWORD
+    GRAFANA_ADMIN_PASSWORD)
 readonly PART_OF=app.kubernetes.io/part-of=ft-services
 readonly HASH_ANNOTATION=ft-services.local/image-hash
 readonly METALLB_VERSION=v0.14.9
@@ -566,6 +567,7 @@ create_secrets() {
         --from-literal=FTP_USER=ft \
         --from-literal=INFLUXDB_ADMIN_USER=admin \
         --from-literal=INFLUXDB_DB=ftservices \
+        --from-literal=INFLUXDB_METRICS_USER=metrics \
         --from-literal=GRAFANA_ADMIN_USER=admin
 }
 

@@ -1,14 +1,16 @@
 #!/bin/sh
 # ftinit task of the influxdb image, run once influxd is healthy: creates the admin user
-# (INFLUXDB_ADMIN_USER / INFLUXDB_ADMIN_PASSWORD) and the metrics database
-# (INFLUXDB_DB, default ftservices) through the HTTP API, POST /query. Idempotent: CREATE USER
-# with the same password and CREATE DATABASE succeed when they already exist, so every boot
-# runs it. As influxdata-docker's init-influxdb.sh, but on the running daemon (no second one).
+# (INFLUXDB_ADMIN_USER / INFLUXDB_ADMIN_PASSWORD), the metrics database (INFLUXDB_DB, default
+# ftservices) and the account every image's ftinit pushes its metrics with
+# (INFLUXDB_METRICS_USER, INFLUXDB_METRICS_PASSWORD; WRITE on that database only) through
+# the HTTP API, POST /query. Idempotent (an existing user gets its password and privileges
+# again, CREATE DATABASE succeeds when it exists), so every boot runs it. As influxdata-docker's init-influxdb.sh, but on the running daemon (no second one).
 # With auth enabled and no user yet, InfluxDB accepts exactly this first CREATE USER ... WITH
 # ALL PRIVILEGES; afterwards every request authenticates as the admin.
 set -eu
 
 : "${INFLUXDB_ADMIN_USER:?is required}" "${INFLUXDB_ADMIN_PASSWORD:?is required}"
+: "${INFLUXDB_METRICS_USER:?is required}" "${INFLUXDB_METRICS_PASSWORD:?is required}"
 db=${INFLUXDB_DB:-ftservices}
 url=http://127.0.0.1:8086
 curl=${CURL_BIN:-/usr/bin/curl}
@@ -43,21 +45,29 @@ until "$curl" -q --silent --fail --max-time 2 --output /dev/null "$url/ping"; do
     sleep 1
 done
 
-user=$(influxql_escape "$INFLUXDB_ADMIN_USER" '"')
-password=$(influxql_escape "$INFLUXDB_ADMIN_PASSWORD" "'")
-answer=$(query "CREATE USER \"$user\" WITH PASSWORD '$password' WITH ALL PRIVILEGES") ||
-    die "CREATE USER failed (with auth enabled: are these the admin's credentials?)"
-case $answer in
-*'user already exists'*)
-    # Reached with auth disabled only (with auth on, a wrong password is a 401 above).
-    answer=$(query "SET PASSWORD FOR \"$user\" = '$password'; GRANT ALL PRIVILEGES TO \"$user\"") ||
-        die "SET PASSWORD failed"
-    echo "admin user '$INFLUXDB_ADMIN_USER' existed: password and privileges re-applied"
-    ;;
-esac
-case $answer in *'"error"'*) die "admin user: $answer" ;; esac
-echo "admin user '$INFLUXDB_ADMIN_USER' ready"
+# Creates user $1 with password $2 (and $3 appended to CREATE USER), then grants it $4 (an
+# InfluxQL privilege clause); an existing user gets the password and privileges again.
+ensure_user() {
+    name=$(influxql_escape "$1" '"')
+    secret=$(influxql_escape "$2" "'")
+    answer=$(query "CREATE USER \"$name\" WITH PASSWORD '$secret'$3") ||
+        die "CREATE USER $1 failed (with auth enabled: are these the admin's credentials?)"
+    case $answer in
+    *'user already exists'*)
+        answer=$(query "SET PASSWORD FOR \"$name\" = '$secret'") || die "SET PASSWORD for $1 failed"
+        ;;
+    esac
+    case $answer in *'"error"'*) die "user $1: $answer" ;; esac
+    answer=$(query "GRANT $4 TO \"$name\"") || die "GRANT to $1 failed"
+    case $answer in *'"error"'*) die "user $1: $answer" ;; esac
+    echo "user '$1' ready"
+}
 
-answer=$(query "CREATE DATABASE \"$(influxql_escape "$db" '"')\"") || die "CREATE DATABASE failed"
+ensure_user "$INFLUXDB_ADMIN_USER" "$INFLUXDB_ADMIN_PASSWORD" " WITH ALL PRIVILEGES" "ALL PRIVILEGES"
+
+quoted_db=$(influxql_escape "$db" '"')
+answer=$(query "CREATE DATABASE \"$quoted_db\"") || die "CREATE DATABASE failed"
 case $answer in *'"error"'*) die "database: $answer" ;; esac
 echo "database '$db' ready"
+
+ensure_user "$INFLUXDB_METRICS_USER" "$INFLUXDB_METRICS_PASSWORD" "" "WRITE ON \"$quoted_db\""

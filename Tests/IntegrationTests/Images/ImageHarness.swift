@@ -59,6 +59,9 @@ enum ImageUnderTest {
     }
 
     /// Starts `image` as PID 1 of its own PID namespace inside `network`.
+    /// The InfluxDB writer account every image's `[metrics]` needs (the influxdb image creates it).
+    static let metricsAccount = ["INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "w'r\"ite$r\\"]
+
     static func launch(
         _ image: String, network: ImageNetwork, root: Scratch, environment: [String: String],
         sourceLocation: SourceLocation = #_sourceLocation
@@ -66,6 +69,7 @@ enum ImageUnderTest {
         var env = try debianEnvironment(image, sourceLocation: sourceLocation)
         env["FT_ROOT"] = root.path
         env["FT_FILES"] = folder(image)
+        env.merge(metricsAccount) { _, new in new }
         env.merge(environment) { _, new in new }
         return try FTInit.launch(["run", "--config", "\(folder(image))/ftinit.conf"], environment: env,
                                  directory: root.path, network: network.name, sourceLocation: sourceLocation)

@@ -57,6 +57,7 @@ extension Integration {
             "WP_USERS_PASSWORD": "x", "PMA_BLOWFISH_SECRET": String(repeating: "s", count: 32), "SSH_USER": "ft",
             "SSH_PASSWORD": "x", "FTP_USER": "ft", "FTP_PASSWORD": "x", "INFLUXDB_ADMIN_USER": "admin",
             "INFLUXDB_ADMIN_PASSWORD": "x", "GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "x",
+            "INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "x",
         ]
 
         /// The config is valid as the image runs it (Alpine defaults) and as the tests run it

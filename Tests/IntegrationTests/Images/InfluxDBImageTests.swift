@@ -45,6 +45,33 @@ extension Integration {
             #expect(try ftinit.exitCode(timeout: .seconds(30)) == 0, "\(ftinit.report)")
         }
 
+        /// The image's own [metrics] pushes into its own influxd with the writer account that
+        /// influxdb-init created, which may write but not read.
+        @Test func itsOwnMetricsArriveThroughTheWriterAccount() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let root = try Scratch()
+            defer { root.remove() }
+            let ftinit = try ImageUnderTest.launch("influxdb", network: network, root: root, environment: Self.secrets)
+            defer { ftinit.stop() }
+            try ftinit.waitUntilHealthy(timeout: .seconds(60))
+            let select = "q=SELECT last(healthy) FROM ftinit_process WHERE service='influxdb' AND process='influxd'"
+            var answer = (status: "", body: "")
+            let deadline = ContinuousClock.now + .seconds(40)  // the first push comes one interval (10 s) after the start
+            while ContinuousClock.now < deadline {
+                answer = try Self.curl(network, ["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode", select])
+                if answer.body.contains("\"last\"") { break }
+                Thread.sleep(forTimeInterval: 1)
+            }
+            #expect(answer.status == "200" && answer.body.contains(",1]]"), "\(answer)\(ftinit.report)")
+
+            let account = ImageUnderTest.metricsAccount
+            let asWriter = try network.run(["curl", "-s", "-w", "\n%{http_code}", "-u",
+                                            "\(account["INFLUXDB_METRICS_USER"]!):\(account["INFLUXDB_METRICS_PASSWORD"]!)",
+                                            "-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode", select])
+            #expect(asWriter.stdout.contains("not authorized") || asWriter.stdout.hasSuffix("403"), "the writer must not read: \(asWriter)")
+        }
+
         @Test func killingEachDaemonEndsTheImage() throws {
             let network = try ImageNetwork()
             defer { network.remove() }

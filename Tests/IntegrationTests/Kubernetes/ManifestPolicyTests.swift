@@ -31,24 +31,26 @@ extension Integration {
         static let secretKeys: Set<String> = [
             "MYSQL_ROOT_PASSWORD", "WP_DB_PASSWORD", "WP_ADMIN_PASSWORD", "WP_USERS_PASSWORD", "PMA_BLOWFISH_SECRET",
             "SSH_PASSWORD", "FTP_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "WP_AUTH_SALT_SEED",
+            "INFLUXDB_METRICS_PASSWORD",
         ]
         /// ... and the settings (keys of the ConfigMap).
         static let configKeys: Set<String> = [
             "LB_IP", "MYSQL_HOST", "WP_DB_NAME", "WP_DB_USER", "WP_ADMIN_USER", "WP_ADMIN_EMAIL", "SSH_USER", "FTP_USER",
-            "INFLUXDB_ADMIN_USER", "INFLUXDB_DB", "GRAFANA_ADMIN_USER",
+            "INFLUXDB_ADMIN_USER", "INFLUXDB_DB", "GRAFANA_ADMIN_USER", "INFLUXDB_METRICS_USER",
         ]
         /// docs/images.md "What comes from the environment": what each image reads.
-        static let environment: [String: Set<String>] = [
+        static let environment = ([
             "nginx": ["LB_IP", "SSH_USER", "SSH_PASSWORD"],
             "wordpress": ["LB_IP", "MYSQL_HOST", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD", "WP_ADMIN_USER",
                           "WP_ADMIN_PASSWORD", "WP_ADMIN_EMAIL", "WP_USERS_PASSWORD", "WP_AUTH_SALT_SEED"],
             "phpmyadmin": ["LB_IP", "MYSQL_HOST", "PMA_BLOWFISH_SECRET"],
             "mysql": ["MYSQL_ROOT_PASSWORD", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD"],
             "ftps": ["LB_IP", "FTP_USER", "FTP_PASSWORD"],
-            "influxdb": ["INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_DB"],
-            "grafana": ["GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD",
-                        "INFLUXDB_DB"],
-        ]
+            "influxdb": ["INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD"],
+            "grafana": ["GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD"],
+        ] as [String: Set<String>]).mapValues { $0.union(metricsEnvironment) }
+        /// What every image's `[metrics]` reads (srcs/metrics adds it to every Deployment).
+        static let metricsEnvironment: Set<String> = ["INFLUXDB_DB", "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD"]
         /// Capabilities a pod may add back after dropping ALL (Docker's defaults minus the ones no
         /// image needs: MKNOD, NET_RAW, SETFCAP, SETPCAP, FSETID, AUDIT_WRITE).
         static let allowedCapabilities: Set<String> = [
