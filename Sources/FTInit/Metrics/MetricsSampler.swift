@@ -18,6 +18,10 @@ struct MetricsSampler {
     /// The tag sets of each service's points and of each disk path's, built once.
     private let processTagSets: [String: String]
     private let disks: [(path: String, tagSet: String)]
+    /// The last walk of each disk path and when it ran: a walk of a large tree costs
+    /// milliseconds, so it is repeated at most once per `diskRefresh`.
+    private var diskUsage: [String: (at: Instant, usage: DiskUsage?)] = [:]
+    static let diskRefresh = TimeSpan.seconds(60)
     private let cgroup: CgroupFiles
     private let ticksPerSecond: Int64
     private let pageSize: Int64
@@ -65,7 +69,7 @@ struct MetricsSampler {
         ], milliseconds: milliseconds))
 
         for disk in disks {
-            let usage = DiskUsage.measure(disk.path)
+            let usage = measuredDisk(disk.path)
             points.append(LineProtocol.point("ftinit_disk", tagSet: disk.tagSet, fields: [
                 ("used_bytes", usage.map { .integer($0.usedBytes) }),
                 ("free_bytes", usage.map { .integer($0.freeBytes) }),
@@ -82,6 +86,14 @@ struct MetricsSampler {
             ("push_failures", .integer(Int64(counters.failures))),
         ], milliseconds: milliseconds))
         return points.compactMap { $0 }
+    }
+
+    private mutating func measuredDisk(_ path: String) -> DiskUsage? {
+        let now = Instant.now()
+        if let last = diskUsage[path], now.since(last.at) < Self.diskRefresh { return last.usage }
+        let usage = DiskUsage.measure(path)
+        diskUsage[path] = (now, usage)
+        return usage
     }
 
     /// Clock ticks as microseconds.
