@@ -33,6 +33,7 @@ integration: ftinit
 bench: ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/cert.py
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/probe.py
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/metrics.py
 
 clean:
 	rm -rf .build

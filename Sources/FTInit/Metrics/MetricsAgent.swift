@@ -88,7 +88,10 @@ final class MetricsAgent {
     }
 
     private func tick() {
-        nextTick = nextTick + spec.interval  // a fixed cadence, whatever each tick took
+        // A fixed cadence whatever each tick took; ticks missed while ftinit was stopped
+        // (SIGSTOP, a frozen cgroup) are skipped rather than caught up in a burst.
+        let now = Instant.now()
+        repeat { nextTick = nextTick + spec.interval } while nextTick <= now
         schedule(at: nextTick) { [unowned self] in self.tick() }
         let counters = PushCounters(buffered: buffer.queued.count + buffer.inFlight, dropped: buffer.dropped, failures: failures)
         buffer.add(sampler.sample(snapshot(), counters: counters, milliseconds: wallClockMilliseconds()))
