@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CLinux
 
 /// `exec CMD...`: healthy when the command exits 0. It runs as a child of ftinit (with the
 /// service's user, dir and env) in its own session; its output is kept, the last line of it
@@ -27,16 +26,13 @@ final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
     }
 
     func start() {
-        var ends: [Int32] = [-1, -1]
         do {
-            try syscall("create a pipe") { ftinit_pipe_cloexec(&ends) }
-            defer { close(ends[1]) }
-            outputFD = ends[0]
-            try setNonBlocking(outputFD)
-            try loop.watch(outputFD) { [unowned self] in self.collectOutput() }
+            let output = try loop.watchedPipe { [unowned self] in self.collectOutput() }
+            defer { close(output.write) }
+            outputFD = output.read
             var request = self.request
-            request.stdout = ends[1]
-            request.stderr = ends[1]
+            request.stdout = output.write
+            request.stderr = output.write
             let pid = try spawn(request)
             self.pid = pid
             register(pid) { [weak self] status in self?.exited(status) }

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CLinux
 
 /// Resolves a host name in a forked child, so that a slow or dead DNS server never stalls the
 /// event loop: `getaddrinfo` has no timeout of its own and can block for many seconds. The
@@ -28,19 +27,16 @@ final class NameResolver: OneShot<Result<SocketAddress, SystemError>> {
     }
 
     func start() {
-        var ends: [Int32] = [-1, -1]
+        let pipe: (read: Int32, write: Int32)
         do {
-            try syscall("create a pipe") { ftinit_pipe_cloexec(&ends) }
-            fd = ends[0]
-            try setNonBlocking(fd)
-            try loop.watch(fd) { [unowned self] in self.collect() }
+            pipe = try loop.watchedPipe { [unowned self] in self.collect() }
         } catch {
-            if ends[1] >= 0 { close(ends[1]) }
             return finish(.failure(error as? SystemError ?? SystemError(operation: "resolve \(host)", message: "\(error)")))
         }
+        fd = pipe.read
         let pid = fork()
-        if pid == 0 { Self.answer(host: host, port: port, into: ends[1]) }
-        close(ends[1])
+        if pid == 0 { Self.answer(host: host, port: port, into: pipe.write) }
+        close(pipe.write)
         guard pid > 0 else { return finish(.failure(SystemError("fork to resolve \(host)"))) }
         self.pid = pid
         register(pid) { [weak self] _ in self?.pid = nil }  // reaped: never signal it again

@@ -95,3 +95,22 @@ public final class EventLoop {
         for timer in due { timer.action() }
     }
 }
+
+extension EventLoop {
+    /// A close-on-exec pipe for a child's answer: the read end non-blocking and watched
+    /// (`action` runs when it is readable or closed), the write end for the child. The caller
+    /// closes the write end once the child has it, and the read end with `closeWatched`.
+    func watchedPipe(_ action: @escaping () -> Void) throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        try syscall("create a pipe") { ftinit_pipe_cloexec(&ends) }
+        do {
+            try setNonBlocking(ends[0])
+            try watch(ends[0], action)
+        } catch {
+            close(ends[0])
+            close(ends[1])
+            throw error
+        }
+        return (ends[0], ends[1])
+    }
+}
