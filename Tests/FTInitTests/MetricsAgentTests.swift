@@ -85,32 +85,60 @@ import Testing
         #expect(secondSelf.last?.contains("push_failures=1i") == true)
     }
 
-    @Test func aNameIsResolvedInAChildThatIsThenReaped() throws {
+    /// Runs `work` as `ChildWork` on a fresh loop; its answer, once the child has been reaped.
+    static func inChild(_ work: @escaping () -> [UInt8], limit: TimeSpan = .seconds(10)) throws -> Result<[UInt8], SystemError>? {
         let loop = try EventLoop()
-        var result: Result<SocketAddress, SystemError>?
+        var answer: Result<[UInt8], SystemError>?
         var child: pid_t?
-        let resolver = NameResolver(host: "localhost", port: 8086, loop: loop, register: { pid, _ in child = pid }) { result = $0 }
-        resolver.start()
-        try drive(loop, for: .seconds(5)) { result != nil }
+        let task = ChildWork("test", loop: loop, register: { pid, _ in child = pid }, work: work) { answer = $0 }
+        task.start()
+        try drive(loop, for: limit) { answer != nil }
         let pid = try #require(child)
         #expect(pid != getpid())
-        var status: Int32 = 0
-        #expect(waitpid(pid, &status, 0) == pid)
-        let address = try #require(try? result?.get(), "\(String(describing: result))")
+        #expect(waitpid(pid, nil, 0) == pid, "the child exits once it has answered")
+        return answer
+    }
+
+    @Test func aNameIsResolvedInAChild() throws {
+        let answer = try #require(try Self.inChild(NameLookup.work(host: "localhost", port: 8086)))
+        let address = try NameLookup.decode(answer, host: "localhost", port: 8086).get()
         #expect(address.family == AF_INET || address.family == AF_INET6)
         #expect(address.description == "localhost:8086")
     }
 
     @Test func anUnknownNameFailsWithTheResolversReason() throws {
-        let loop = try EventLoop()
-        var result: Result<SocketAddress, SystemError>?
-        var child: pid_t?
-        let resolver = NameResolver(host: "nowhere.invalid", port: 80, loop: loop, register: { pid, _ in child = pid }) { result = $0 }
-        resolver.start()
-        try drive(loop, for: .seconds(10)) { result != nil }
-        if let child { waitpid(child, nil, 0) }
-        guard case .failure(let error)? = result else { Issue.record("resolved: \(String(describing: result))"); return }
+        let answer = try #require(try Self.inChild(NameLookup.work(host: "nowhere.invalid", port: 80)))
+        guard case .failure(let error) = NameLookup.decode(answer, host: "nowhere.invalid", port: 80) else {
+            Issue.record("resolved: \(answer)")
+            return
+        }
         #expect(error.description.hasPrefix("unable to resolve nowhere.invalid: "))
+    }
+
+    @Test func aChildThatDiesWithoutAnswerIsAFailedLookup() throws {
+        let answer = try #require(try Self.inChild({ kill(getpid(), SIGKILL); return [] }))
+        #expect((try? answer.get()) == [])
+        guard case .failure(let error) = NameLookup.decode(answer, host: "h", port: 1) else { Issue.record("\(answer)"); return }
+        #expect(error.description == "unable to resolve h: the lookup ended without an answer")
+    }
+
+    @Test func diskPathsAreWalkedInAChild() throws {
+        let directory = try TemporaryDirectory()
+        try Data(repeating: 1, count: 300_000).write(to: URL(fileURLWithPath: directory.file("data")))
+        let paths = [directory.path, directory.file("missing")]
+        let answer = try #require(try Self.inChild(DiskUsage.work(paths)))
+        let used = try #require(DiskUsage.decode(try answer.get(), paths: paths))
+        #expect((used[directory.path] ?? 0) >= 300_000)
+        #expect(used[directory.file("missing")] == nil)
+        #expect(DiskUsage.decode([1, 2, 3], paths: paths) == nil)
+    }
+
+    @Test(arguments: [
+        (#"{"error":"partial write: field type conflict: input field \"pid\" is type float, already exists as type integer dropped=3"}"#, 3),
+        (#"{"error":"unable to parse 'x': missing fields"}"#, nil),
+    ] as [(String, Int?)])
+    func aPartialWriteSaysHowManyPointsWereRefused(answer: String, count: Int?) {
+        #expect(refusedCount(answer) == count)
     }
 
     @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),

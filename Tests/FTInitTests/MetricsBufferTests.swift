@@ -41,7 +41,10 @@ import Testing
         var buffer = MetricsBuffer(capacity: 10)
         buffer.add(Self.points(1...3))
         _ = buffer.takeBatch(limit: 2)
-        buffer.refused()
+        buffer.refused(2)
         #expect(buffer.queued == Self.points(3...3) && buffer.dropped == 2 && buffer.inFlight == 0)
+        _ = buffer.takeBatch(limit: 1)
+        buffer.refused(5)  // a partial write never counts more than the batch
+        #expect(buffer.dropped == 3)
     }
 }

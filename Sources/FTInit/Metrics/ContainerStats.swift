@@ -88,30 +88,56 @@ func networkBytes(_ text: String) -> (received: Int64, sent: Int64)? {
     return interfaces == 0 ? nil : (received, sent)
 }
 
-/// What `du` and `df` would say about a path.
-struct DiskUsage: Equatable {
-    var usedBytes: Int64
-    var freeBytes: Int64
-    var sizeBytes: Int64
-
-    /// Entries visited at most per path, so that a huge tree cannot hold the loop for long.
+/// What `du` and `df` say about a path.
+enum DiskUsage {
+    /// Entries visited at most per path, so that a huge tree cannot keep the walk going for long.
     static let maxEntries = 200_000
 
-    /// Walks `path` without following symbolic links or leaving its filesystem, counting
-    /// allocated blocks and each hard-linked file once. Nil when `path` cannot be read.
-    static func measure(_ path: String) -> DiskUsage? {
+    /// Space available to non-root users and size of the filesystem holding `path`: one
+    /// `statvfs`, cheap enough for every sample.
+    static func filesystem(_ path: String) -> (freeBytes: Int64, sizeBytes: Int64)? {
         var filesystem = statvfs()
+        guard statvfs(path, &filesystem) == 0 else { return nil }
+        let unit = Int64(filesystem.f_frsize)
+        return (Int64(filesystem.f_bavail) * unit, Int64(filesystem.f_blocks) * unit)
+    }
+
+    /// Allocated bytes under `path`, like `du`: a walk that follows no symbolic link, stays on
+    /// `path`'s filesystem and counts each hard-linked file once. Nil when `path` cannot be read.
+    /// A large tree takes milliseconds to seconds: ftinit runs it in a child (`ChildWork`).
+    static func usedBytes(_ path: String) -> Int64? {
         var top = stat()
-        guard statvfs(path, &filesystem) == 0, lstat(path, &top) == 0 else { return nil }
+        guard lstat(path, &top) == 0 else { return nil }
         var walk = Walk(device: top.st_dev)
         walk.used = Int64(top.st_blocks) * 512
         if (top.st_mode & S_IFMT) == S_IFDIR {
             let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd >= 0 { walk.directory(fd) }
         }
-        let unit = Int64(filesystem.f_frsize)
-        return DiskUsage(usedBytes: walk.used, freeBytes: Int64(filesystem.f_bavail) * unit,
-                         sizeBytes: Int64(filesystem.f_blocks) * unit)
+        return walk.used
+    }
+
+    /// `usedBytes` of each path as `ChildWork`: one little-endian Int64 each, -1 for none.
+    static func work(_ paths: [String]) -> () -> [UInt8] {
+        {
+            var bytes: [UInt8] = []
+            for path in paths {
+                withUnsafeBytes(of: (usedBytes(path) ?? -1).littleEndian) { bytes += $0 }
+            }
+            return bytes
+        }
+    }
+
+    /// The figures `work` wrote, by path; nil for a malformed answer.
+    static func decode(_ bytes: [UInt8], paths: [String]) -> [String: Int64]? {
+        guard bytes.count == paths.count * 8 else { return nil }
+        var used: [String: Int64] = [:]
+        for (index, path) in paths.enumerated() {
+            var value: Int64 = 0
+            withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[(index * 8)..<(index * 8 + 8)]) }
+            if Int64(littleEndian: value) >= 0 { used[path] = Int64(littleEndian: value) }
+        }
+        return used
     }
 
     private struct Walk {

@@ -5,9 +5,10 @@ import Musl
 #endif
 
 /// Samples every `interval` and pushes the points to InfluxDB's `/write`, one request at a
-/// time, from the event loop. Supervision never waits for it: the address is looked up in a
-/// child (`NameResolver`), every push is bounded by `timeout`, and while InfluxDB is away the
-/// points wait in a bounded buffer. Problems are logged at most once a minute.
+/// time, from the event loop. Supervision never waits for it: the address is looked up and
+/// the disk paths are walked in children (`ChildWork`), every push is bounded by `timeout`,
+/// and while InfluxDB is away the points wait in a bounded buffer. Problems are logged at most
+/// once a minute.
 final class MetricsAgent {
     private let spec: MetricsSpec
     private let target: HTTPTarget
@@ -19,8 +20,10 @@ final class MetricsAgent {
     private let requestHead: String
 
     private var address: SocketAddress?
-    private var resolver: NameResolver?
+    private var lookup: ChildWork?
     private var lastLookup: Instant?
+    private var diskWalk: ChildWork?
+    private var lastDiskWalk: Instant?
     private var exchange: HTTPExchange?
     private var timers: [Int] = []
     private var nextTick = Instant.now()
@@ -35,6 +38,8 @@ final class MetricsAgent {
     static let batchLimit = 5000
     /// Minimum time between two warnings of the same kind.
     static let warningInterval = TimeSpan.seconds(60)
+    /// Time between two walks of the disk paths (and the most one may take).
+    static let diskWalkInterval = TimeSpan.seconds(60)
 
     init(spec: MetricsSpec, target: HTTPTarget, services: [String], loop: EventLoop,
          register: @escaping ChildExitRouter,
@@ -74,8 +79,10 @@ final class MetricsAgent {
         timers.removeAll()
         exchange?.cancel()
         exchange = nil
-        resolver?.cancel()
-        resolver = nil
+        lookup?.cancel()
+        lookup = nil
+        diskWalk?.cancel()
+        diskWalk = nil
     }
 
     private func schedule(at deadline: Instant, _ action: @escaping () -> Void) {
@@ -93,6 +100,7 @@ final class MetricsAgent {
         let now = Instant.now()
         repeat { nextTick = nextTick + spec.interval } while nextTick <= now
         schedule(at: nextTick) { [unowned self] in self.tick() }
+        walkDisks()
         let counters = PushCounters(buffered: buffer.queued.count + buffer.inFlight, dropped: buffer.dropped, failures: failures)
         buffer.add(sampler.sample(snapshot(), counters: counters, milliseconds: wallClockMilliseconds()))
         reportDrops()
@@ -131,9 +139,11 @@ final class MetricsAgent {
             }
             push()  // more may be queued behind this batch
         case .answered(400, _):
-            // Partly or wholly malformed: sending it again would fail again.
-            buffer.refused()
-            Log.event(.error, "metrics-refused", "points=\(batch.count)", Log.field("answer", outcome.body))
+            // Partly or wholly malformed: sending it again would fail again. On a partial
+            // write InfluxDB stored the rest and says how many it dropped.
+            let refused = refusedCount(outcome.body) ?? batch.count
+            buffer.refused(refused)
+            Log.event(.error, "metrics-refused", "points=\(refused)", Log.field("answer", outcome.body))
         case .answered(let status, _):
             buffer.retry(batch)
             failed("InfluxDB answered \(status): \(outcome.body)")
@@ -168,28 +178,70 @@ final class MetricsAgent {
     /// Starts a lookup of the target's name, at most one at a time and one per interval.
     private func lookUp() {
         let now = Instant.now()
-        guard resolver == nil else { return }
+        guard lookup == nil else { return }
         if let last = lastLookup, now.since(last) < spec.interval { return }
         lastLookup = now
-        let resolver = NameResolver(host: target.host, port: target.port, loop: loop, register: register) { [unowned self] result in
-            self.resolver = nil
-            switch result {
+        let (host, port) = (target.host, target.port)
+        lookup = runInChild("resolve \(host)", NameLookup.work(host: host, port: port), within: spec.timeout,
+                            clear: { $0.lookup = nil }) { agent, answer in
+            switch NameLookup.decode(answer, host: host, port: port) {
             case .success(let address):
-                self.address = address
-                self.push()
+                agent.address = address
+                agent.push()
             case .failure(let error):
-                self.failed("\(error)")
+                agent.failed("\(error)")
             }
         }
-        self.resolver = resolver
-        schedule(at: now + spec.timeout) { [unowned self, weak resolver] in
-            guard let resolver, self.resolver === resolver else { return }
-            resolver.cancel()
-            self.resolver = nil
-            self.failed("unable to resolve \(self.target.host): no answer within \(self.spec.timeout)")
-        }
-        resolver.start()
     }
+
+    /// Starts a walk of the disk paths, at most one at a time and one per `diskWalkInterval`;
+    /// its figures reach the samples that follow it.
+    private func walkDisks() {
+        let now = Instant.now()
+        guard !spec.disks.isEmpty, diskWalk == nil else { return }
+        if let last = lastDiskWalk, now.since(last) < Self.diskWalkInterval { return }
+        lastDiskWalk = now
+        let paths = spec.disks
+        diskWalk = runInChild("measure disk usage", DiskUsage.work(paths), within: Self.diskWalkInterval,
+                              clear: { $0.diskWalk = nil }) { agent, answer in
+            switch answer {
+            case .success(let bytes):
+                if let used = DiskUsage.decode(bytes, paths: paths) { return agent.sampler.diskUsed = used }
+                Log.event(.warn, "metrics-disk-failed", Log.field("error", "the walk's answer is malformed"))
+            case .failure(let error):
+                Log.event(.warn, "metrics-disk-failed", Log.field("error", "\(error)"))
+            }
+        }
+    }
+
+    /// Runs `work` in a child, cancelled after `limit`; `clear` forgets it once it is over.
+    private func runInChild(_ what: String, _ work: @escaping () -> [UInt8], within limit: TimeSpan,
+                            clear: @escaping (MetricsAgent) -> Void,
+                            then handle: @escaping (MetricsAgent, Result<[UInt8], SystemError>) -> Void) -> ChildWork {
+        let child = ChildWork(what, loop: loop, register: register, work: work) { [unowned self] answer in
+            clear(self)
+            handle(self, answer)
+        }
+        schedule(at: .now() + limit) { [unowned self, weak child] in
+            guard let child, child.isPending else { return }
+            child.cancel()
+            clear(self)
+            handle(self, .failure(SystemError(operation: what, message: "no answer within \(limit)")))
+        }
+        child.start()
+        return child
+    }
+}
+
+/// The `dropped=N` of an InfluxDB "partial write" error, if it says so.
+func refusedCount(_ answer: String) -> Int? {
+    let text = Array(answer.utf8), key = Array("dropped=".utf8)
+    guard text.count >= key.count else { return nil }
+    for start in 0...(text.count - key.count) where text[start..<(start + key.count)].elementsEqual(key) {
+        let digits = text[(start + key.count)...].prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        return Int(String(decoding: digits, as: UTF8.self))
+    }
+    return nil
 }
 
 /// `text` with every byte outside RFC 3986's unreserved set percent-encoded, for a query value.

@@ -26,9 +26,9 @@ struct MetricsBuffer {
     /// InfluxDB stored the batch.
     mutating func delivered() { inFlight = 0 }
 
-    /// InfluxDB will never take the batch (malformed): it is dropped.
-    mutating func refused() {
-        dropped += inFlight
+    /// InfluxDB will never take `count` points of the batch (malformed): they are dropped.
+    mutating func refused(_ count: Int) {
+        dropped += min(count, inFlight)
         inFlight = 0
     }
 

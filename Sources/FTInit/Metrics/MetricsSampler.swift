@@ -18,10 +18,8 @@ struct MetricsSampler {
     /// The tag sets of each service's points and of each disk path's, built once.
     private let processTagSets: [String: String]
     private let disks: [(path: String, tagSet: String)]
-    /// The last walk of each disk path and when it ran: a walk of a large tree costs
-    /// milliseconds, so it is repeated at most once per `diskRefresh`.
-    private var diskUsage: [String: (at: Instant, usage: DiskUsage?)] = [:]
-    static let diskRefresh = TimeSpan.seconds(60)
+    /// `used_bytes` of each disk path, from the last walk (done in a child by `MetricsAgent`).
+    var diskUsed: [String: Int64] = [:]
     private let cgroup: CgroupFiles
     private let ticksPerSecond: Int64
     private let pageSize: Int64
@@ -69,11 +67,11 @@ struct MetricsSampler {
         ], milliseconds: milliseconds))
 
         for disk in disks {
-            let usage = measuredDisk(disk.path)
+            let filesystem = DiskUsage.filesystem(disk.path)
             points.append(LineProtocol.point("ftinit_disk", tagSet: disk.tagSet, fields: [
-                ("used_bytes", usage.map { .integer($0.usedBytes) }),
-                ("free_bytes", usage.map { .integer($0.freeBytes) }),
-                ("size_bytes", usage.map { .integer($0.sizeBytes) }),
+                ("used_bytes", diskUsed[disk.path].map { .integer($0) }),
+                ("free_bytes", filesystem.map { .integer($0.freeBytes) }),
+                ("size_bytes", filesystem.map { .integer($0.sizeBytes) }),
             ], milliseconds: milliseconds))
         }
 
@@ -86,14 +84,6 @@ struct MetricsSampler {
             ("push_failures", .integer(Int64(counters.failures))),
         ], milliseconds: milliseconds))
         return points.compactMap { $0 }
-    }
-
-    private mutating func measuredDisk(_ path: String) -> DiskUsage? {
-        let now = Instant.now()
-        if let last = diskUsage[path], now.since(last.at) < Self.diskRefresh { return last.usage }
-        let usage = DiskUsage.measure(path)
-        diskUsage[path] = (now, usage)
-        return usage
     }
 
     /// Clock ticks as microseconds.

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Work that may block for long — a DNS lookup (`getaddrinfo` has no timeout of its own), a
+/// walk of a large directory tree — done in a forked child, so that the event loop never
+/// waits for it. The child runs `work`, writes the bytes it returns into a pipe and exits;
+/// ftinit reaps it like any other child. Cancelling (a timeout, shutdown) kills the child.
+final class ChildWork: OneShot<Result<[UInt8], SystemError>> {
+    private let what: String
+    private let loop: EventLoop
+    private let register: ChildExitRouter
+    private let work: () -> [UInt8]
+    private var pid: pid_t?
+    private var fd: Int32 = -1
+    private var answer: [UInt8] = []
+
+    /// `what` names the work in errors ("resolve influxdb"); `register` routes the child's
+    /// exit, once reaped, back here.
+    init(_ what: String, loop: EventLoop, register: @escaping ChildExitRouter, work: @escaping () -> [UInt8],
+         completion: @escaping (Result<[UInt8], SystemError>) -> Void) {
+        self.what = what
+        self.loop = loop
+        self.register = register
+        self.work = work
+        super.init(completion: completion)
+    }
+
+    func start() {
+        let pipe: (read: Int32, write: Int32)
+        do {
+            pipe = try loop.watchedPipe { [unowned self] in self.collect() }
+        } catch {
+            return finish(.failure(error as? SystemError ?? SystemError(operation: what, message: "\(error)")))
+        }
+        fd = pipe.read
+        let pid = fork()
+        if pid == 0 {
+            // The child: ftinit's signals stay blocked (only SIGKILL ends it early), nothing
+            // is flushed on the way out.
+            work().withUnsafeBytes { writeAll(pipe.write, $0) }
+            _exit(0)
+        }
+        close(pipe.write)
+        guard pid > 0 else { return finish(.failure(SystemError("fork to \(what)"))) }
+        self.pid = pid
+        register(pid) { [weak self] _ in self?.pid = nil }  // reaped: never signal it again
+    }
+
+    /// Reads what the child wrote; its end of the pipe closing means it is done.
+    private func collect() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 { answer += buffer[..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return }
+            if n < 0 { return finish(.failure(SystemError("read the answer to \(what)"))) }
+            return finish(.success(answer))
+        }
+    }
+
+    override func release() {
+        if let pid { kill(pid, SIGKILL) }
+        closeWatched(&fd, loop)
+    }
+}
