@@ -33,6 +33,23 @@ final class ImageNetwork: Sendable {
         try Tool.run(["ip", "netns", "exec", name] + argv, environment: environment, timeout: timeout, sourceLocation: sourceLocation)
     }
 
+    /// A veth pair between the host and the namespace, 10.254.N.1/30 on the host's end and
+    /// 10.254.N.2/30 in the namespace: an interface other than lo (the metrics tests need one,
+    /// as `net_*_bytes` leave lo out). Deleting the namespace deletes both ends.
+    @discardableResult
+    func addLink(sourceLocation: SourceLocation = #_sourceLocation) throws -> (hostAddress: String, namespaceAddress: String) {
+        let link = "ftm\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let subnet = "10.254.\(Int.random(in: 0...255))"
+        let inside = ["ip", "netns", "exec", name]
+        for step in [["ip", "link", "add", "\(link)a", "type", "veth", "peer", "name", "\(link)b", "netns", name],
+                     ["ip", "addr", "add", "\(subnet).1/30", "dev", "\(link)a"], ["ip", "link", "set", "\(link)a", "up"],
+                     inside + ["ip", "addr", "add", "\(subnet).2/30", "dev", "\(link)b"], inside + ["ip", "link", "set", "\(link)b", "up"]] {
+            let result = try Tool.run(step, sourceLocation: sourceLocation)
+            try #require(result.succeeded, "\(result)", sourceLocation: sourceLocation)
+        }
+        return ("\(subnet).1", "\(subnet).2")
+    }
+
     func remove() {
         _ = try? Tool.run(["ip", "netns", "delete", name])
         try? FileManager.default.removeItem(atPath: "/etc/netns/\(name)")
@@ -58,10 +75,10 @@ enum ImageUnderTest {
         return environment
     }
 
-    /// Starts `image` as PID 1 of its own PID namespace inside `network`.
     /// The InfluxDB writer account every image's `[metrics]` needs (the influxdb image creates it).
     static let metricsAccount = ["INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "w'r\"ite$r\\"]
 
+    /// Starts `image` as PID 1 of its own PID namespace inside `network`.
     static func launch(
         _ image: String, network: ImageNetwork, root: Scratch, environment: [String: String],
         sourceLocation: SourceLocation = #_sourceLocation

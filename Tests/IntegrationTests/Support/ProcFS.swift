@@ -70,6 +70,14 @@ enum ProcFS {
         return ProcStat(pid: pid, comm: comm, state: state, ppid: ppid, pgrp: pgrp, session: session)
     }
 
+    /// The CPU time `pid` has used (utime + stime of /proc/PID/stat), in seconds, or nil.
+    static func cpuSeconds(_ pid: pid_t) -> Double? {
+        guard let text = readFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// A snapshot of every process's stat.
     static func all() -> [ProcStat] {
         pids().compactMap(stat)
