@@ -33,16 +33,17 @@ final class TCPCheckAttempt: OneShotAttempt, CheckAttempt {
 
     func start() {
         do {
-            let (fd, connected) = try address.startConnect()
+            let (fd, connected) = try loop.startConnect(to: address) { [unowned self] in self.conclude() }
             self.fd = fd
-            if connected { return finish(.passed) }
-            try loop.watch(fd, for: .writable) { [unowned self] in
-                let error = socketError(self.fd)
-                self.finish(error == 0 ? .passed : .failed("connect to \(self.address.description): \(errorString(error))"))
-            }
+            if connected { conclude() }
         } catch {
             finish(.failed("\(error)"))
         }
+    }
+
+    private func conclude() {
+        let error = socketError(fd)
+        finish(error == 0 ? .passed : .failed("connect to \(address.description): \(errorString(error))"))
     }
 
     override func release() {

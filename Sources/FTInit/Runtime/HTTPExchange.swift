@@ -44,9 +44,8 @@ final class HTTPExchange: OneShot<HTTPExchange.Outcome> {
 
     func start() {
         do {
-            let (fd, connected) = try address.startConnect()
+            let (fd, connected) = try loop.startConnect(to: address) { [unowned self] in self.advance() }
             self.fd = fd
-            try loop.watch(fd, for: .writable) { [unowned self] in self.advance() }
             if connected { advance() }
         } catch {
             finish(.failed("\(error)"))

@@ -57,3 +57,19 @@ func socketError(_ fd: Int32) -> Int32 {
     if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { return errno }
     return error
 }
+
+extension EventLoop {
+    /// Starts a non-blocking connect to `address` and watches the socket until it is writable:
+    /// connected, or failed (`socketError` says which). Returns the socket, to be closed with
+    /// `closeWatched`, and whether it is connected already (loopback often is).
+    func startConnect(to address: SocketAddress, whenWritable action: @escaping () -> Void) throws -> (fd: Int32, connected: Bool) {
+        let (fd, connected) = try address.startConnect()
+        do {
+            try watch(fd, for: .writable, action)
+        } catch {
+            close(fd)
+            throw error
+        }
+        return (fd, connected)
+    }
+}
