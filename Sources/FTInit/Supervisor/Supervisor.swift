@@ -233,12 +233,27 @@ public final class Supervisor {
         case .running:
             if child.satisfiesDependents {
                 startReady()  // a task succeeded
+            } else if child.program.kind == .service, status == .exited(0), let left = leftBehind(by: pid) {
+                Log.event(.error, "daemonized", child.program.logSubject, "pid=\(pid)", "left=\(left)",
+                          Log.field("hint", "it forked into the background: run it in the foreground"))
+                beginStop(exitCode: ExitCode.forUnexpectedExit(status),
+                          reason: "\(child.program.name) exited with code 0 and left \(counted(left, "process")) running: "
+                              + "it daemonized; run it in the foreground")
             } else {
                 beginStop(exitCode: ExitCode.forUnexpectedExit(status), reason: "\(child.program.name) exited with \(status.phrase)")
             }
         case .finished:
             break
         }
+    }
+
+    /// How many processes the service whose session `pid` led left running, if any: a
+    /// service that daemonizes by mistake (docs/ftinit.md, "Runtime behaviour").
+    private func leftBehind(by pid: pid_t) -> Int? {
+        var reader = FileReader()
+        let known = Set(children.compactMap(\.pid) + auxiliary.keys)
+        let left = ProcessTable.read(reader: &reader).leftBehind(by: pid, adopter: getpid(), known: known)
+        return left.isEmpty ? nil : left.count
     }
 
     // MARK: stopping
