@@ -212,6 +212,8 @@ public final class Supervisor {
                 }
             case SIGPIPE:
                 break  // a client or log reader went away mid-write; the write's error says enough
+            case SIGCONT:
+                break  // ftinit itself was resumed after a SIGSTOP: nothing to do, nothing to report
             default:
                 Log.event(.info, "ignored", "signal=\(SignalName.name(of: signal))")
             }
