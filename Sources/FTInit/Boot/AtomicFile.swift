@@ -25,16 +25,17 @@ public final class AtomicFile {
         temporaryPath = temporary
         do {
             defer { close(fd) }
-            try syscall("set mode of \(temporary)") { fchmod(fd, mode_t(mode)) }
-            if let owner { try syscall("set owner of \(temporary)") { fchown(fd, owner.uid, owner.gid) } }
+            // Errors name the destination: the temporary name means nothing to the reader.
+            try syscall("set mode of the new \(path)") { fchmod(fd, mode_t(mode)) }
+            if let owner { try syscall("set owner of the new \(path)") { fchown(fd, owner.uid, owner.gid) } }
             var offset = 0
             while offset < bytes.count {
-                let n = try syscall("write \(temporary)") {
+                let n = try syscall("write the new \(path)") {
                     bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
                 }
                 offset += n
             }
-            try syscall("flush \(temporary)") { fsync(fd) }
+            try syscall("flush the new \(path)") { fsync(fd) }
         } catch {
             discard()
             throw error

@@ -239,7 +239,7 @@ public final class Supervisor {
                 Log.event(.error, "daemonized", child.program.logSubject, "pid=\(pid)", "left=\(left)",
                           Log.field("hint", "it forked into the background: run it in the foreground"))
                 beginStop(exitCode: ExitCode.forUnexpectedExit(status),
-                          reason: "\(child.program.name) exited with code 0 and left \(counted(left, "process")) running: "
+                          reason: "\(child.program.name) exited with code 0 and left \(left) process\(left == 1 ? "" : "es") running: "
                               + "it daemonized; run it in the foreground")
             } else {
                 beginStop(exitCode: ExitCode.forUnexpectedExit(status), reason: "\(child.program.name) exited with \(status.phrase)")

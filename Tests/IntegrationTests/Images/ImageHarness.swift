@@ -145,6 +145,8 @@ enum ImageFaults {
             kill(victim.pid, SIGKILL)
             let code = try ftinit.exitCode(timeout: .seconds(25), sourceLocation: sourceLocation)
             let elapsed = try #require(ftinit.exitTime, sourceLocation: sourceLocation) - killedAt
+            // One line per daemon, for the kill -9 table of docs/faults.md.
+            print("ImageFaults: image=\(image) service=\(victim.name) code=\(code) exit-after=\(elapsed)")
             #expect(code != 0, "\(image): killing \(victim.name) made ftinit exit 0\(ftinit.report)", sourceLocation: sourceLocation)
             #expect(elapsed < .seconds(2), "\(image): ftinit took \(elapsed) to exit after \(victim.name) was killed\(ftinit.report)",
                     sourceLocation: sourceLocation)
