@@ -5,7 +5,7 @@ RELEASE_FLAGS = -c release -Xswiftc -static-executable
 FTINIT = .build/release/ftinit
 FTINIT_STRIPPED = .build/ftinit
 
-.PHONY: all ftinit deps test unit integration bench clean
+.PHONY: all ftinit deps test unit integration fuzz-smoke bench benchmarks clean
 
 all: ftinit
 
@@ -19,9 +19,10 @@ ftinit:
 deps:
 	scripts/install-deps
 
-## test: every test — unit tests, then the static binary run as a real PID 1
+## test: every test — unit tests, then the static binary run as a real PID 1, then fuzz-smoke
 test: deps ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest
+	$(MAKE) fuzz-smoke
 
 unit:
 	$(SWIFT) test --disable-xctest --filter FTInitTests
@@ -29,11 +30,20 @@ unit:
 integration: ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter IntegrationTests
 
+## fuzz-smoke: build the libFuzzer+ASan targets of fuzz/ (in /tmp, not .build), replay each
+## committed corpus and fuzz each target FUZZ_SECONDS (20) s; long runs: fuzz/run TARGET SECONDS
+fuzz-smoke:
+	fuzz/smoke
+
 ## bench: benchmark scripts that print figures (not tests: nothing here can fail a build)
 bench: ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/cert.py
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/probe.py
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/metrics.py
+
+## benchmarks: ftinit against tini, dumb-init, supervisord, s6 and runit (as root); writes docs/BENCHMARKS.md
+benchmarks: ftinit
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/compare.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build

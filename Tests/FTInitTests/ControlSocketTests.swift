@@ -132,6 +132,27 @@ import Testing
         #expect(answer == "error unknown request\n")
     }
 
+    /// Only the exact line `status` is a request (docs/bad-input.md): binary junk, NULs, invalid
+    /// UTF-8, other case, blanks or a CR get the error line; bytes after the first newline are ignored.
+    @Test(arguments: [
+        ([0xFF, 0xFE, 0x00, 0x01, 0x0A], "error unknown request\n"),
+        (Array("status\0\n".utf8), "error unknown request\n"),
+        (Array("status\r\n".utf8), "error unknown request\n"),
+        (Array(" status\n".utf8), "error unknown request\n"),
+        (Array("STATUS\n".utf8), "error unknown request\n"),
+        ([0xC3, 0x28, 0x0A], "error unknown request\n"),
+        (Array("\n".utf8), "error unknown request\n"),
+        (Array("status\n\u{FF}junk after the request".utf8), ControlSocketTests.healthy.text),
+    ] as [([UInt8], String)])
+    func junkRequestsAreAnsweredWithAnError(request: [UInt8], expected: String) throws {
+        let bench = try Bench()
+        let path = bench.path
+        let result = try bench.serve { Self.exchange(path, request) }
+        let exchanged = try #require(result ?? nil)
+        #expect(exchanged.answer == expected)
+        #expect(exchanged.elapsed < 500, "answered after \(exchanged.elapsed) ms, not at once")
+    }
+
     @Test func aRequestSentInPiecesIsServed() throws {
         let bench = try Bench()
         let path = bench.path

@@ -69,6 +69,8 @@ import Testing
         ("[s]\n= v", ["t.ini:2: missing key before '='"]),
         ("k = v", ["t.ini:1: key 'k' outside of any section"]),
         ("[s]\r\noops\r\n", ["t.ini:2: expected 'key = value' or '[section]', got 'oops'"]),
+        ("[s]\nrun = echo a\0b\n[t\0]", ["t.ini:2: NUL byte in the line (a config is text)",
+                                             "t.ini:3: NUL byte in the line (a config is text)"]),
     ])
     func reportsEveryMalformedLineAndGoesOn(text: String, expected: [String]) {
         #expect(Self.outline(text).diagnostics == expected)

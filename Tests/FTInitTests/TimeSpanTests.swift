@@ -36,6 +36,32 @@ import Testing
         #expect(TimeSpan(parsing: span.description) == span)
     }
 
+    /// Past 9 digits in its shortest unit, a duration prints as a sum of units the parser reads
+    /// back (found by fuzz/targets/argv.swift: `199999999h1s19h` printed as `720000064801s`).
+    @Test(arguments: [
+        (1_000_000_123, "11d13h46m40s123ms"), (1_000_000_000, "1000000s"), (999_999_999, "999999999ms"),
+        (720_000_064_801_000, "8333334d2h1s"), (86_400_000 * 1_000_000_000, "999999999d1d"),
+    ] as [(Int64, String)])
+    func longDurationsPrintAsASumThatReadsBack(milliseconds: Int64, text: String) {
+        #expect(TimeSpan(milliseconds: milliseconds).description == text)
+        #expect(TimeSpan(parsing: text) == TimeSpan(milliseconds: milliseconds))
+    }
+
+    @Test func theLongestDurationReadsBack() {
+        let longest = TimeSpan(milliseconds: .max)
+        #expect(TimeSpan(parsing: longest.description) == longest)
+    }
+
+    /// `ftinit status` read no uptime from a service up for more than 11.6 days.
+    @Test func anUptimePastElevenDaysReadsBackFromTheStatusReport() {
+        let uptime = TimeSpan(milliseconds: 1_000_000_123)
+        let report = StatusReport(healthy: true, summary: "1 service", programs: [
+            StatusReport.Program(kind: "service", name: "web", state: "running", pid: 7, health: "none",
+                                 uptime: uptime, check: nil, result: nil, latency: nil),
+        ])
+        #expect(StatusReport(parsing: report.text)?.programs.first?.uptime == uptime)
+    }
+
     @Test func subtractionNeverGoesBelowZero() {
         #expect(TimeSpan.seconds(10) - TimeSpan(milliseconds: 2_500) == TimeSpan(milliseconds: 7_500))
         #expect(TimeSpan.seconds(1) - TimeSpan.seconds(5) == .zero)

@@ -303,6 +303,13 @@ extension Integration {
 
             #expect(result.code == 0, "\(result.report)")
         }
+
+        /// An endless "config" is refused once past 16 MiB, not read until memory runs out.
+        @Test func endlessInputIsRefusedNotReadForever() throws {
+            let result = try CommandResult.run(["check", "--config", "/dev/zero"])
+            #expect(result.code == 78, "\(result.report)")
+            #expect(result.stderr.contains("/dev/zero: cannot read: File too large"), "\(result.report)")
+        }
     }
 }
 

@@ -31,6 +31,8 @@ public enum IniParser {
             func fail(_ message: String) {
                 diagnostics.append(Diagnostic(file: file, line: lineNumber, message: message))
             }
+            // A value would be cut at a NUL once handed to the kernel: refuse it here.
+            guard !line.contains("\0") else { fail("NUL byte in the line (a config is text)"); continue }
             if line.first == "[" {
                 guard line.last == "]" else { fail("section header must end with ']'"); continue }
                 let inside = trimmed(line.dropFirst().dropLast())

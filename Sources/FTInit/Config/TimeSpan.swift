@@ -36,11 +36,28 @@ public struct TimeSpan: Comparable, Hashable, Sendable, CustomStringConvertible 
         self.milliseconds = total
     }
 
-    /// The shortest exact spelling: `1500ms`, `10s`, `2m`, `1h`.
+    /// The largest number the parser takes in one `NUMBER UNIT` pair (at most 9 digits).
+    static let maxNumber: Int64 = 999_999_999
+
+    /// The shortest exact spelling: `1500ms`, `10s`, `2m`, `1h`. When that number would have
+    /// more than 9 digits, which the parser refuses (an uptime past 11.6 days is
+    /// `1000000123ms`), a sum of units instead, `11d13h46m40s123ms`, so every duration printed
+    /// reads back (found by fuzz/targets/argv.swift).
     public var description: String {
-        for unit in Self.units.reversed() where milliseconds % unit.milliseconds == 0 && milliseconds != 0 {
-            return "\(milliseconds / unit.milliseconds)\(unit.suffix)"
+        if milliseconds == 0 { return "0s" }
+        for unit in Self.units.reversed() where milliseconds % unit.milliseconds == 0 {
+            let count = milliseconds / unit.milliseconds
+            if count <= Self.maxNumber || milliseconds < 0 { return "\(count)\(unit.suffix)" }
+            break
         }
-        return milliseconds == 0 ? "0s" : "\(milliseconds)ms"
+        var rest = milliseconds
+        var text = ""
+        for unit in Self.units.reversed() {
+            var count = rest / unit.milliseconds
+            rest %= unit.milliseconds
+            while count > Self.maxNumber { text += "\(Self.maxNumber)\(unit.suffix)"; count -= Self.maxNumber }
+            if count > 0 { text += "\(count)\(unit.suffix)" }
+        }
+        return text
     }
 }
