@@ -5,7 +5,7 @@ RELEASE_FLAGS = -c release -Xswiftc -static-executable
 FTINIT = .build/release/ftinit
 FTINIT_STRIPPED = .build/ftinit
 
-.PHONY: all ftinit deps test unit integration fuzz-smoke bench benchmarks clean
+.PHONY: all ftinit deps test unit integration container-test fuzz-smoke bench benchmarks clean
 
 all: ftinit
 
@@ -21,7 +21,8 @@ deps:
 
 ## test: every test — unit tests, then the static binary run as a real PID 1, then fuzz-smoke
 test: deps ftinit
-	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest
+	scripts/dockerd-private start
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest; status=$$?; scripts/dockerd-private stop; exit $$status
 	$(MAKE) fuzz-smoke
 
 unit:
@@ -29,6 +30,12 @@ unit:
 
 integration: ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter IntegrationTests
+
+## container-test: only the tests of ftinit as PID 1 of real containers, under a private
+## dockerd (scripts/dockerd-private: its own data root and socket in /tmp/ftinit-docker)
+container-test: ftinit
+	scripts/dockerd-private start
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter ContainerRuntime; status=$$?; scripts/dockerd-private stop; exit $$status
 
 ## fuzz-smoke: build the libFuzzer+ASan targets of fuzz/ (in /tmp, not .build), replay each
 ## committed corpus and fuzz each target FUZZ_SECONDS (20) s; long runs: fuzz/run TARGET SECONDS

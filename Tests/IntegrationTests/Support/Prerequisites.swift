@@ -18,6 +18,8 @@ enum Requirement: Sendable, Hashable, CustomStringConvertible {
     case tools([String])
     /// A user that exists in the user database.
     case user(String)
+    /// The private dockerd of `scripts/dockerd-private` answers on its socket.
+    case dockerDaemon
 
     var description: String {
         switch self {
@@ -25,6 +27,7 @@ enum Requirement: Sendable, Hashable, CustomStringConvertible {
         case .pidNamespaces: "PID namespaces (unshare --pid --fork --mount-proc)"
         case .tools(let names): "tools \(names.joined(separator: ", "))"
         case .user(let name): "user \(name)"
+        case .dockerDaemon: "a dockerd on \(DockerHost.socket) (scripts/dockerd-private start)"
         }
     }
 }
@@ -89,6 +92,8 @@ enum Prerequisites {
             return absent.isEmpty ? nil : "not found in \(path): \(absent.joined(separator: ", "))"
         case .user(let name):
             return getpwnam(name) == nil ? "no user named \(name) in the user database" : nil
+        case .dockerDaemon:
+            return DockerHost.whyUnavailable
         }
     }
 

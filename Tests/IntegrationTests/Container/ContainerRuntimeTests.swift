@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// ftinit as the PID 1 of real containers under Docker's runtime (containerd + runc, what the
+/// kubelet drives too), in `FROM scratch` images built from the binary under test and Debian's
+/// static busybox. Each container runs as the kubelet would start it: read-only root, tmpfs
+/// for /run and /tmp, every capability dropped.
+extension Integration {
+    @Suite(.requires(.root, .dockerDaemon, .tools(["docker", "busybox"]), what: "container tests"))
+    struct ContainerRuntime {
+        /// A web server with an http check, and a worker started after it that stops on TERM.
+        static let config = """
+            [init]
+            stop-timeout = 8s
+
+            [service web]
+            run = /bin/httpd -f -p 8080 -h /www
+            check = http http://127.0.0.1:8080/
+            check-interval = 1s
+            check-timeout = 500ms
+            check-retries = 1
+            start-period = 5s
+            stop-timeout = 5s
+
+            [service worker]
+            run = /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done'
+            after = web
+
+            """
+        static let healthcheck = #"--interval=1s --timeout=2s --retries=2 CMD ["/bin/ftinit", "probe"]"#
+
+        static func image(_ tag: String) throws -> TestImage {
+            try TestImage.build("ftinit-test-\(tag)", config: config, healthcheck: healthcheck)
+        }
+
+        static func waitHealthy(_ container: Container) throws {
+            let healthy = try DockerHost.eventually(.seconds(15)) {
+                try DockerHost.inspect(container.name, "{{.State.Health.Status}}") == "healthy"
+            }
+            try #require(healthy, "not healthy within 15 s\(container.report)")
+        }
+
+        /// `docker stop` is the kubelet's SIGTERM then SIGKILL after the grace period: ftinit
+        /// stops the services in reverse start order and exits 0, well inside the timeout.
+        @Test func dockerStopStopsTheServicesInReverseOrderAndExits0() throws {
+            let container = try Self.image("stop").run("ftinit-stop")
+            defer { container.remove() }
+            try Self.waitHealthy(container)
+
+            let began = ContinuousClock.now
+            let stopped = try DockerHost.run(["stop", "-t", "10", container.name])
+            let took = ContinuousClock.now - began
+            #expect(stopped.succeeded, "\(stopped)")
+            #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "0", "\(container.report)")
+            #expect(took < .seconds(3), "docker stop took \(took) (timeout 10 s)\(container.report)")
+            let lines = container.logs.split(separator: "\n")
+            let order = lines.filter { $0.hasPrefix("ftinit: info stopping ") }.map { $0.split(separator: " ")[3] }
+            #expect(order == ["service=worker", "service=web"], "\(container.report)")
+        }
+
+        /// The subject's "containers restart when a component dies", with a real runtime: a
+        /// service killed inside the container ends it non-zero at once, and Docker's restart
+        /// policy brings it back healthy.
+        @Test func aKilledServiceEndsTheContainerAndTheRestartPolicyBringsItBack() throws {
+            let container = try Self.image("restart").run("ftinit-restart", ["--restart", "on-failure"])
+            defer { container.remove() }
+            try Self.waitHealthy(container)
+            let web = try #require(container.pid(of: "web"), "\(container.report)")
+
+            let killed = try DockerHost.run(["exec", container.name, "/bin/kill", "-9", web])
+            #expect(killed.succeeded, "\(killed)")
+            let restarted = try DockerHost.eventually(.seconds(5)) {
+                try DockerHost.inspect(container.name, "{{.RestartCount}}") == "1"
+            }
+            #expect(restarted, "no restart within 5 s\(container.report)")
+            #expect(container.logs.contains("ftinit: info exiting code=137"), "\(container.report)")
+            try Self.waitHealthy(container)
+        }
+
+        /// HEALTHCHECK with `ftinit probe`: starting, then healthy; repeated probes leave no
+        /// zombie; a frozen service turns the container unhealthy (ftinit stops it, and the
+        /// probe says so while it stops).
+        @Test func healthcheckWithFtinitProbeFollowsTheServices() throws {
+            let container = try Self.image("health").run("ftinit-health")
+            defer { container.remove() }
+            #expect(try DockerHost.inspect(container.name, "{{.State.Health.Status}}") == "starting")
+            try Self.waitHealthy(container)
+            Thread.sleep(forTimeInterval: 3)  // a few more probes
+            let processes = try DockerHost.run(["exec", container.name, "/bin/ps", "-o", "pid,stat,comm"])
+            let zombies = processes.stdout.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first?.hasPrefix("Z") == true }
+            #expect(processes.succeeded && zombies.isEmpty, "zombies after repeated probes: \(zombies)\n\(processes)")
+
+            let web = try #require(container.pid(of: "web"), "\(container.report)")
+            try DockerHost.run(["exec", container.name, "/bin/kill", "-STOP", web])
+            let unhealthy = try DockerHost.eventually(.seconds(12)) {
+                try DockerHost.inspect(container.name, "{{.State.Health.Status}}") == "unhealthy"
+            }
+            #expect(unhealthy, "not unhealthy within 12 s\(container.report)")
+            #expect(container.logs.contains("ftinit: error unhealthy service=web"), "\(container.report)")
+        }
+    }
+}

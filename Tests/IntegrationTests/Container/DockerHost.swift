@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// The private dockerd the container tests use (started by `scripts/dockerd-private`, which
+/// `make test` and `make container-test` run): never the system's socket.
+enum DockerHost {
+    static let socket = (ProcessInfo.processInfo.environment["FTINIT_DOCKER_DIR"] ?? "/tmp/ftinit-docker") + "/docker.sock"
+
+    /// Why the daemon cannot be used, or nil when `docker version` answers on its socket.
+    static let whyUnavailable: String? = {
+        guard Prerequisites.which("docker") != nil else { return "docker (docker.io) is not installed" }
+        guard let answer = try? Tool.run(["docker", "-H", "unix://\(socket)", "version"], timeout: .seconds(20)) else {
+            return "docker version did not run"
+        }
+        return answer.succeeded ? nil : "no dockerd answers on \(socket): run scripts/dockerd-private start (\(answer.stderr.prefix(200)))"
+    }()
+
+    /// `docker -H SOCKET ARGS...`.
+    @discardableResult
+    static func run(_ arguments: [String], timeout: Duration = .seconds(60),
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+        try Tool.run(["docker", "-H", "unix://\(socket)"] + arguments, timeout: timeout, sourceLocation: sourceLocation)
+    }
+
+    /// `docker inspect -f FORMAT CONTAINER`, trimmed.
+    static func inspect(_ container: String, _ format: String) throws -> String {
+        try run(["inspect", "-f", format, container]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Polls `condition` every 100 ms for at most `limit`; whether it held.
+    static func eventually(_ limit: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try condition()
+    }
+}
+
+/// A `FROM scratch` image holding the ftinit under test, Debian's static busybox and an
+/// `ftinit.conf`: built from local files only (no registry here).
+struct TestImage {
+    let tag: String
+
+    /// Builds `tag` with `config` as /etc/ftinit.conf and `Dockerfile` lines after the files.
+    static func build(_ tag: String, config: String, healthcheck: String? = nil,
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> TestImage {
+        let context = try Scratch()
+        defer { context.remove() }
+        let bin = context.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try FTInitBinary.require(sourceLocation: sourceLocation), toPath: "\(bin)/ftinit")
+        let busybox = try #require(Prerequisites.which("busybox"), "busybox-static is not installed", sourceLocation: sourceLocation)
+        try FileManager.default.copyItem(atPath: busybox, toPath: "\(bin)/busybox")
+        for applet in ["sh", "httpd", "nc", "sleep", "kill", "cat", "ps", "ls", "true"] {
+            try FileManager.default.createSymbolicLink(atPath: "\(bin)/\(applet)", withDestinationPath: "busybox")
+        }
+        try FileManager.default.createDirectory(atPath: context.file("www"), withIntermediateDirectories: true)
+        _ = try context.write("www/index.html", "ftinit in a container\n")
+        _ = try context.write("ftinit.conf", config)
+        _ = try context.write("Dockerfile", """
+            FROM scratch
+            COPY bin /bin
+            COPY www /www
+            COPY ftinit.conf /etc/ftinit.conf
+            \(healthcheck.map { "HEALTHCHECK \($0)" } ?? "")
+            ENTRYPOINT ["/bin/ftinit"]
+
+            """)
+        let built = try DockerHost.run(["build", "-q", "-t", tag, context.path], timeout: .seconds(120), sourceLocation: sourceLocation)
+        try #require(built.succeeded, "docker build failed\n\(built)", sourceLocation: sourceLocation)
+        return TestImage(tag: tag)
+    }
+
+    /// Starts a container of this image, detached, the way the kubelet would: read-only root,
+    /// tmpfs for /run and /tmp, every capability dropped, no network but loopback.
+    func run(_ name: String, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
+        try? DockerHost.run(["rm", "-f", name])
+        let started = try DockerHost.run(["run", "-d", "--name", name, "--network", "none", "--read-only", "--tmpfs", "/run",
+                                          "--tmpfs", "/tmp", "--cap-drop", "ALL"] + extra + [tag], sourceLocation: sourceLocation)
+        try #require(started.succeeded, "docker run failed\n\(started)", sourceLocation: sourceLocation)
+        return Container(name: name)
+    }
+}
+
+/// A running test container; `remove` it when done.
+struct Container {
+    let name: String
+
+    var logs: String { (try? DockerHost.run(["logs", name]))?.stderr ?? "" }
+    var report: String { "\n── docker logs \(name):\n\(logs)" }
+
+    /// The pid (in the container) ftinit logged when it started `service`, most recent first.
+    func pid(of service: String) -> String? {
+        logs.split(separator: "\n").last { $0.hasPrefix("ftinit: info started service=\(service) ") }
+            .flatMap { $0.split(separator: " ").first { $0.hasPrefix("pid=") } }
+            .map { String($0.dropFirst(4)) }
+    }
+
+    func remove() { try? DockerHost.run(["rm", "-f", name]) }
+}
