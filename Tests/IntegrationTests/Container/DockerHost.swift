@@ -43,8 +43,9 @@ enum DockerHost {
 struct TestImage {
     let tag: String
 
-    /// Builds `tag` with `config` as /etc/ftinit.conf and `Dockerfile` lines after the files.
-    static func build(_ tag: String, config: String, healthcheck: String? = nil,
+    /// Builds `tag` with `config` as /etc/ftinit.conf, `files` (by name) in /etc and an
+    /// optional HEALTHCHECK.
+    static func build(_ tag: String, config: String, healthcheck: String? = nil, files: [String: String] = [:],
                       sourceLocation: SourceLocation = #_sourceLocation) throws -> TestImage {
         let context = try Scratch()
         defer { context.remove() }
@@ -59,10 +60,13 @@ struct TestImage {
         try FileManager.default.createDirectory(atPath: context.file("www"), withIntermediateDirectories: true)
         _ = try context.write("www/index.html", "ftinit in a container\n")
         _ = try context.write("ftinit.conf", config)
+        try FileManager.default.createDirectory(atPath: context.file("etc"), withIntermediateDirectories: true)
+        for (path, text) in files { _ = try context.write("etc/\(path)", text) }
         _ = try context.write("Dockerfile", """
             FROM scratch
             COPY bin /bin
             COPY www /www
+            COPY etc /etc
             COPY ftinit.conf /etc/ftinit.conf
             \(healthcheck.map { "HEALTHCHECK \($0)" } ?? "")
             ENTRYPOINT ["/bin/ftinit"]
