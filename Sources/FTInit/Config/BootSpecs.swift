@@ -115,6 +115,9 @@ public struct HTTPTarget: Sendable, Equatable {
         self.host = host
         self.port = port
     }
+
+    /// The value of the Host header: `host:port`, an IPv6 address in brackets.
+    public var hostHeader: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
 }
 
 /// `HOST:PORT`, `[V6]:PORT`, or `HOST` / `[V6]` with `defaultPort`; nil when malformed.

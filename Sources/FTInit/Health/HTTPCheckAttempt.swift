@@ -5,8 +5,7 @@ final class HTTPCheckAttempt: CheckAttempt {
     private let exchange: HTTPExchange
 
     init(address: SocketAddress, target: HTTPTarget, loop: EventLoop, completion: @escaping (CheckResult) -> Void) {
-        let hostHeader = target.host.contains(":") ? "[\(target.host)]" : target.host
-        let request = "GET \(target.path) HTTP/1.1\r\nHost: \(hostHeader):\(target.port)\r\nUser-Agent: ftinit\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        let request = "GET \(target.path) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nUser-Agent: ftinit\r\nAccept: */*\r\nConnection: close\r\n\r\n"
         exchange = HTTPExchange(address: address, serverName: target.secure ? target.host : nil, request: Array(request.utf8),
                                 readsBody: false, loop: loop) { outcome in
             switch outcome {

@@ -52,9 +52,8 @@ final class MetricsAgent {
         sampler = MetricsSampler(spec: spec, services: services)
         buffer = MetricsBuffer(capacity: spec.bufferPoints)
         let prefix = target.path.hasSuffix("/") ? String(target.path.dropLast()) : target.path
-        let hostHeader = target.host.contains(":") ? "[\(target.host)]" : target.host
         var head = "POST \(prefix)/write?db=\(percentEncoded(spec.database))&precision=ms HTTP/1.1\r\n"
-            + "Host: \(hostHeader):\(target.port)\r\nUser-Agent: ftinit\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Host: \(target.hostHeader)\r\nUser-Agent: ftinit\r\nContent-Type: text/plain; charset=utf-8\r\n"
         if let username = spec.username, let password = spec.password {
             head += "Authorization: Basic \(base64(Array("\(username):\(password)".utf8)))\r\n"
         }

@@ -71,20 +71,10 @@ public func killRemainingChildren() {
     }
 }
 
-/// Reads /proc/PID/stat of every process and keeps those whose parent is `parent`.
+/// The processes whose parent is `parent`, from one read of /proc.
 func childPIDs(of parent: pid_t) -> [pid_t] {
-    guard let dir = opendir("/proc") else { return [] }
-    defer { closedir(dir) }
-    var children: [pid_t] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        guard let pid = pid_t(name), let stat = readFile("/proc/\(name)/stat") else { continue }
-        // The command name in parentheses may hold spaces: fields start after the last ')'.
-        guard let close = stat.lastIndex(of: ")") else { continue }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        if fields.count > 1, pid_t(fields[1]) == parent { children.append(pid) }
-    }
-    return children
+    var reader = FileReader()
+    return ProcessTable.read(reader: &reader).processes.filter { $0.parent == parent }.map(\.pid)
 }
 
 /// Asks the supervisor to call a handler with the exit status of a pid it did not start as a
