@@ -35,7 +35,7 @@ integration: ftinit
 ## dockerd (scripts/dockerd-private: its own data root and socket in /tmp/ftinit-docker)
 container-test: ftinit
 	scripts/dockerd-private start
-	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter ContainerRuntime; status=$$?; scripts/dockerd-private stop; exit $$status
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) $(SWIFT) test --disable-xctest --filter 'Integration/Container'; status=$$?; scripts/dockerd-private stop; exit $$status
 
 ## fuzz-smoke: build the libFuzzer+ASan targets of fuzz/ (in /tmp, not .build), replay each
 ## committed corpus and fuzz each target FUZZ_SECONDS (20) s; long runs: fuzz/run TARGET SECONDS

@@ -66,8 +66,11 @@ public func killRemainingChildren() {
     while Instant.now() < deadline {
         let remaining = childPIDs(of: me)
         if remaining.isEmpty { return }
-        for pid in remaining { kill(pid, SIGKILL) }
-        if reapChildren().isEmpty { usleep(1000) }
+        let killed = remaining.filter { kill($0, SIGKILL) == 0 }
+        if reapChildren().isEmpty {
+            if killed.isEmpty { return }  // all refused (no CAP_KILL): waiting cannot help
+            usleep(1000)
+        }
     }
 }
 

@@ -22,6 +22,8 @@ final class Child {
     var checkAddress: SocketAddress?
     var monitor: HealthMonitor?
     var startedAt: Instant?
+    /// The kernel refused to signal it (see `Supervisor.send`): stopping skips it.
+    var signalRefused = false
 
     init(program: Program, identity: Identity?) {
         self.program = program

@@ -30,7 +30,8 @@ public final class Supervisor {
     /// Why ftinit is stopping, for `ftinit probe` and `ftinit status`.
     private(set) var stopReason: String?
     private var stopping: Child?
-    private var neededKill = false
+    /// A requested stop needed SIGKILL, or a signal was refused: the exit code says so.
+    private var stoppedUncleanly = false
 
     /// Signals passed on to every running child rather than acted upon.
     static let forwarded: Set<Int32> = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
@@ -182,7 +183,7 @@ public final class Supervisor {
         child.timer = nil
         child.timedOut = true
         Log.event(.warn, "timeout", child.program.logSubject, "pid=\(pid)", "after=\(timeout)")
-        kill(-pid, SIGKILL)
+        send(SIGKILL, to: -pid, of: child)
     }
 
     /// With only tasks configured, ftinit is done once the last one succeeded.
@@ -206,8 +207,7 @@ public final class Supervisor {
                 beginStop(exitCode: 0, reason: "stop requested by SIG\(SignalName.name(of: signal))")
             case _ where Self.forwarded.contains(signal):
                 for child in started {
-                    guard let pid = child.pid else { continue }
-                    kill(pid, signal)
+                    guard let pid = child.pid, send(signal, to: pid, of: child) else { continue }
                     Log.event(.info, "forwarded", "signal=\(SignalName.name(of: signal))", child.program.logSubject, "pid=\(pid)")
                 }
             case SIGPIPE:
@@ -276,7 +276,7 @@ public final class Supervisor {
     /// Stops the most recently started child still running; `finish` when none is left.
     private func stopNext() {
         guard case .stopping(let deadline) = phase else { return }
-        guard let child = started.last(where: { $0.pid != nil }), let pid = child.pid else {
+        guard let child = started.last(where: { $0.pid != nil && !$0.signalRefused }), let pid = child.pid else {
             stopping = nil
             finish()
             return
@@ -284,16 +284,32 @@ public final class Supervisor {
         stopping = child
         let program = child.program
         let timeout = min(program.stopTimeout, deadline.since(.now()))
-        kill(-pid, program.stopSignal)
+        guard send(program.stopSignal, to: -pid, of: child) else { return stopNext() }
         Log.event(.info, "stopping", program.logSubject, "pid=\(pid)", "signal=\(SignalName.name(of: program.stopSignal))", "timeout=\(timeout)")
         let sentAt = Instant.now()
         child.timer = loop.schedule(at: sentAt + timeout) { [unowned self] in
             child.timer = nil
             guard child.pid == pid else { return }
-            kill(-pid, SIGKILL)
-            self.neededKill = true
+            self.stoppedUncleanly = true
+            guard self.send(SIGKILL, to: -pid, of: child) else { return self.stopNext() }
             Log.event(.warn, "killed", program.logSubject, "pid=\(pid)", "after=\(Instant.now().since(sentAt))")
         }
+    }
+
+    /// `kill(target, signal)` (a negative target: the child's process group, as it leads its
+    /// own session); when the kernel refuses (ftinit without CAP_KILL, the child
+    /// running as another user), says so and marks the child: ftinit cannot stop it, and it
+    /// ends with the container (the kernel kills a PID namespace whose PID 1 exits).
+    @discardableResult
+    private func send(_ signal: Int32, to target: pid_t, of child: Child) -> Bool {
+        guard kill(target, signal) != 0, errno != ESRCH else { return true }  // ESRCH: already gone
+        let error = errno
+        child.signalRefused = true
+        stoppedUncleanly = true
+        Log.event(.error, "signal-refused", child.program.logSubject, "pid=\(child.pid ?? 0)", "signal=\(SignalName.name(of: signal))",
+                  Log.field("error", errorString(error)),
+                  Log.field("hint", error == EPERM ? "it runs as another user: ftinit needs capability KILL" : "cannot signal it"))
+        return false
     }
 
     private func finish() {
@@ -301,7 +317,7 @@ public final class Supervisor {
         phase = .finished
         killRemainingChildren()
         output?.drainAll()
-        if exitCode == 0 && neededKill { exitCode = 1 }
+        if exitCode == 0 && stoppedUncleanly { exitCode = 1 }
         Log.event(.info, "exiting", "code=\(exitCode ?? 0)")
     }
 }

@@ -102,35 +102,3 @@ extension Integration {
         }
     }
 }
-
-/// Which capability which feature of ftinit needs (README, "Capabilities"), proven with
-/// `--cap-drop ALL` and then only that capability added back.
-extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .tools(["docker", "busybox"]), what: "container tests"))
-    struct ContainerCapabilities {
-        @Test func dropToAnotherUserNeedsSETUIDAndSETGIDOnly() throws {
-            let image = try TestImage.build("ftinit-test-user", config: """
-                [service as-nobody]
-                run = /bin/sleep 100000
-                user = nobody
-
-                """, files: ["passwd": "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n",
-                             "group": "root:x:0:\nnogroup:x:65534:\n"])
-            let without = try image.run("ftinit-user-nocaps")
-            defer { without.remove() }
-            let refused = try DockerHost.eventually(.seconds(10)) {
-                try DockerHost.inspect(without.name, "{{.State.Status}}") == "exited"
-            }
-            let code = try DockerHost.inspect(without.name, "{{.State.ExitCode}}")
-            #expect(refused && code == "126", "exit code \(code)\(without.report)")
-            #expect(without.logs.contains("Operation not permitted"), "\(without.report)")
-
-            let with = try image.run("ftinit-user-caps", ["--cap-add", "SETUID", "--cap-add", "SETGID"])
-            defer { with.remove() }
-            let running = try DockerHost.eventually(.seconds(10)) { with.logs.contains("started service=as-nobody") }
-            #expect(running, "\(with.report)")
-            let owner = try DockerHost.run(["exec", with.name, "/bin/ps", "-o", "user,comm"]).stdout
-            #expect(owner.split(separator: "\n").contains { $0.hasPrefix("nobody") && $0.hasSuffix("sleep") }, "\(owner)")
-        }
-    }
-}

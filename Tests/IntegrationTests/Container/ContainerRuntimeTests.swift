@@ -27,7 +27,7 @@ extension Integration {
             after = web
 
             """
-        static let healthcheck = #"--interval=1s --timeout=2s --retries=2 CMD ["/bin/ftinit", "probe"]"#
+        static let healthcheck = #"--interval=1s --timeout=2s --retries=2 CMD ["/sbin/ftinit", "probe"]"#
 
         static func image(_ tag: String) throws -> TestImage {
             try TestImage.build("ftinit-test-\(tag)", config: config, healthcheck: healthcheck)
@@ -67,18 +67,70 @@ extension Integration {
             try Self.waitHealthy(container)
             let web = try #require(container.pid(of: "web"), "\(container.report)")
 
+            let killedAt = Date()
             let killed = try DockerHost.run(["exec", container.name, "/bin/kill", "-9", web])
             #expect(killed.succeeded, "\(killed)")
             let restarted = try DockerHost.eventually(.seconds(5)) {
                 try DockerHost.inspect(container.name, "{{.RestartCount}}") == "1"
             }
             #expect(restarted, "no restart within 5 s\(container.report)")
+            // Docker keeps the end of the previous run in State.FinishedAt (RFC 3339, ns).
+            let finishedAt = try DockerHost.inspect(container.name, "{{.State.FinishedAt}}")
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let finished = try #require(formatter.date(from: finishedAt.replacingOccurrences(of: #"(\.\d{3})\d+"#, with: "$1", options: .regularExpression)),
+                                        "FinishedAt \(finishedAt)")
+            #expect(finished.timeIntervalSince(killedAt) < 2, "the container ended \(finished.timeIntervalSince(killedAt)) s after the kill")
             #expect(container.logs.contains("ftinit: info exiting code=137"), "\(container.report)")
             try Self.waitHealthy(container)
         }
 
+        /// ftinit's open files (PID 1's /proc/PID/fd): the fewest of five looks, as an http
+        /// check may hold a socket at any moment.
+        static func openFiles(_ container: Container) throws -> Int {
+            try (0..<5).map { _ in
+                Thread.sleep(forTimeInterval: 0.1)
+                return try DockerHost.run(["exec", container.name, "/bin/ls", "/proc/1/fd"]).stdout.split(separator: "\n").count
+            }.min()!
+        }
+
+        /// A service that ignores SIGTERM is killed after its own stop timeout, inside Docker's
+        /// (ftinit exits 1: the stop needed SIGKILL). When the runtime's grace period is the
+        /// shorter one, the runtime's SIGKILL ends ftinit first: exit 137, no `exiting` line.
+        /// That is why every Deployment's terminationGracePeriodSeconds (40) is longer than
+        /// its image's stop budget (25 s; checked by ManifestPolicyTests).
+        @Test func aServiceIgnoringTERMIsKilledAfterItsStopTimeoutUnlessTheGracePeriodEndsFirst() throws {
+            let image = try TestImage.build("ftinit-test-stubborn", config: """
+                [init]
+                stop-timeout = 8s
+
+                [service stubborn]
+                run = /bin/sh -c 'trap "" TERM; while :; do sleep 0.2; done'
+                stop-timeout = 3s
+
+                """)
+            for (grace, code) in [("10", "1"), ("1", "137")] {
+                let container = try image.run("ftinit-stubborn-\(grace)")
+                defer { container.remove() }
+                let started = try DockerHost.eventually(.seconds(10)) { container.logs.contains("started service=stubborn") }
+                try #require(started, "\(container.report)")
+                let began = ContinuousClock.now
+                try DockerHost.run(["stop", "-t", grace, container.name])
+                let took = ContinuousClock.now - began
+                #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == code, "grace \(grace) s\(container.report)")
+                if code == "1" {
+                    #expect(took > .seconds(2.9) && took < .seconds(6), "stop took \(took)")
+                    #expect(container.logs.contains("ftinit: warn killed service=stubborn"), "\(container.report)")
+                    #expect(container.logs.contains("ftinit: info exiting code=1"), "\(container.report)")
+                } else {
+                    #expect(took < .seconds(3), "stop took \(took)")
+                    #expect(!container.logs.contains("ftinit: info exiting"), "\(container.report)")
+                }
+            }
+        }
+
         /// HEALTHCHECK with `ftinit probe`: starting, then healthy; repeated probes leave no
-        /// zombie; a frozen service turns the container unhealthy (ftinit stops it, and the
+        /// zombie and no open file in PID 1; a frozen service turns the container unhealthy (ftinit stops it, and the
         /// probe says so while it stops).
         @Test func healthcheckWithFtinitProbeFollowsTheServices() throws {
             let container = try Self.image("health").run("ftinit-health")
@@ -89,6 +141,12 @@ extension Integration {
             let processes = try DockerHost.run(["exec", container.name, "/bin/ps", "-o", "pid,stat,comm"])
             let zombies = processes.stdout.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first?.hasPrefix("Z") == true }
             #expect(processes.succeeded && zombies.isEmpty, "zombies after repeated probes: \(zombies)\n\(processes)")
+            let openBefore = try Self.openFiles(container)
+            let probes = try DockerHost.run(["exec", container.name, "/bin/sh", "-c",
+                                             "i=0; while [ $i -lt 300 ]; do /sbin/ftinit probe >/dev/null || exit 1; i=$((i+1)); done"])
+            #expect(probes.succeeded, "a probe failed: \(probes)")
+            let openAfter = try Self.openFiles(container)
+            #expect(openBefore > 3 && openAfter == openBefore, "PID 1 had \(openBefore) open files, \(openAfter) after 300 probes")
 
             let web = try #require(container.pid(of: "web"), "\(container.report)")
             try DockerHost.run(["exec", container.name, "/bin/kill", "-STOP", web])

@@ -38,8 +38,9 @@ enum DockerHost {
     }
 }
 
-/// A `FROM scratch` image holding the ftinit under test, Debian's static busybox and an
-/// `ftinit.conf`: built from local files only (no registry here).
+/// A `FROM scratch` image holding the ftinit under test (at /sbin/ftinit, as in the real
+/// images), Debian's static busybox and an `ftinit.conf`: built from local files only (no
+/// registry here).
 struct TestImage {
     let tag: String
 
@@ -51,7 +52,7 @@ struct TestImage {
         defer { context.remove() }
         let bin = context.file("bin")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: try FTInitBinary.require(sourceLocation: sourceLocation), toPath: "\(bin)/ftinit")
+        try FileManager.default.copyItem(atPath: try FTInitBinary.require(sourceLocation: sourceLocation), toPath: context.file("ftinit"))
         let busybox = try #require(Prerequisites.which("busybox"), "busybox-static is not installed", sourceLocation: sourceLocation)
         try FileManager.default.copyItem(atPath: busybox, toPath: "\(bin)/busybox")
         for applet in ["sh", "httpd", "nc", "sleep", "kill", "cat", "ps", "ls", "true"] {
@@ -68,8 +69,9 @@ struct TestImage {
             COPY www /www
             COPY etc /etc
             COPY ftinit.conf /etc/ftinit.conf
+            COPY ftinit /sbin/ftinit
             \(healthcheck.map { "HEALTHCHECK \($0)" } ?? "")
-            ENTRYPOINT ["/bin/ftinit"]
+            ENTRYPOINT ["/sbin/ftinit"]
 
             """)
         let built = try DockerHost.run(["build", "-q", "-t", tag, context.path], timeout: .seconds(120), sourceLocation: sourceLocation)
@@ -92,7 +94,10 @@ struct TestImage {
 struct Container {
     let name: String
 
+    /// ftinit's own lines (its stderr).
     var logs: String { (try? DockerHost.run(["logs", name]))?.stderr ?? "" }
+    /// What the services wrote on stdout, prefixed by ftinit.
+    var serviceOutput: String { (try? DockerHost.run(["logs", name]))?.stdout ?? "" }
     var report: String { "\n── docker logs \(name):\n\(logs)" }
 
     /// The pid (in the container) ftinit logged when it started `service`, most recent first.
