@@ -89,10 +89,7 @@ extension Integration {
             }
             try #require(pushed, "no push arrived: \(push)\(container.report)")
             let line = try #require(push.split(separator: "\n").first { $0.hasPrefix("ftinit_container,") })
-            let fields = Dictionary(uniqueKeysWithValues: line.split(separator: " ")[1].split(separator: ",").compactMap { pair -> (String, String)? in
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
-            })
+            let fields = lineProtocolFields(line)
             let memory = Int64(fields["memory_bytes"]?.dropLast() ?? "") ?? 0
             let cpu = Double(fields["cpu_seconds"] ?? "") ?? 0
             // The container's own figures: a few MB of memory (the host's would be GBs), and the

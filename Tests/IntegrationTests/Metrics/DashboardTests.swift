@@ -162,7 +162,7 @@ extension Integration {
                 directories.append(directory)
                 let config = try directory.config(Self.config(service: service, directory: directory.path, busy: service == "nginx"))
                 pushers.append(try FTInit.launch(["run", "--config", config], environment: ImageUnderTest.metricsAccount,
-                                                 directory: directory.path, network: network.name, cgroups: true))
+                                                 directory: directory.path, network: network.name, cgroups: .host))
             }
 
             // Twelve samples of every pusher (1 s apart): a 10 s boundary crossed, so even a

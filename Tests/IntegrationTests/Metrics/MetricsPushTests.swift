@@ -56,7 +56,7 @@ extension Integration {
 
                 """)
             let pusher = try FTInit.launch(["run", "--config", config], environment: InfluxDBImage.secrets,
-                                           directory: scratch.path, network: network.name, cgroups: true)
+                                           directory: scratch.path, network: network.name, cgroups: .host)
             defer { pusher.stop() }
             let started = try pusher.requireStarted(["busy", "idle", "tree"])
             _ = try pusher.requireEvent("healthy", subject: "idle")

@@ -51,8 +51,9 @@ final class FTInit: @unchecked Sendable {
     /// `FTINIT_SOCKET` is set to `socketPath` (see there) unless `environment` has its own.
     /// `network` (`.pid1` only) runs it inside that network namespace (`ip netns exec`), as the
     /// image tests do. `ip netns exec` mounts a fresh /sys, which hides the cgroup filesystems:
-    /// `cgroups` mounts them again there (as the host has them), so `[metrics]` reads the
-    /// cgroup's memory and CPU as in a container.
+    /// `cgroups: .host` mounts them again there (as the host has them), so `[metrics]` reads
+    /// the cgroup's memory and CPU as in a container; `.unifiedOnly` gives ftinit a cgroup v2
+    /// machine instead (see `CgroupLayout`).
     static func launch(
         _ arguments: [String],
         mode: Mode = .pid1,
@@ -61,15 +62,15 @@ final class FTInit: @unchecked Sendable {
         bindMounts: [String: String] = [:],
         readOnlyMounts: [String] = [],
         network: String? = nil,
-        cgroups: Bool = false,
+        cgroups: CgroupLayout? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         let binary = try FTInitBinary.require(sourceLocation: sourceLocation)
         var requirements: [Requirement] = [.tools(Prerequisites.baseTools)]
         if mode == .pid1 { requirements += [.root, .pidNamespaces, .tools(["unshare"])] }
-        if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups { requirements += [.tools(["mount"])] }
+        if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil { requirements += [.tools(["mount"])] }
         try Prerequisites.require(requirements, sourceLocation: sourceLocation)
-        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty && network == nil && !cgroups),
+        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty && network == nil && cgroups == nil),
                      "bind mounts need the private mount namespace of .pid1")
 
         var privateDirectory: String?
@@ -90,11 +91,11 @@ final class FTInit: @unchecked Sendable {
         case .pid1:
             let unshare = try #require(Prerequisites.which("unshare"), sourceLocation: sourceLocation)
             var command = [binary] + arguments
-            if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups {
+            if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil {
                 // Paths come from the tests themselves (scratch dirs, /etc/...): no quoting needed.
                 let mounts = bindMounts.sorted { $0.key < $1.key }.map { "mount --bind \($0.key) \($0.value) && " }.joined()
                 let readOnly = readOnlyMounts.map { "mount --bind \($0) \($0) && mount -o remount,bind,ro \($0) && " }.joined()
-                command = ["/bin/sh", "-c", "\(cgroups ? cgroupMounts() : "")\(mounts)\(readOnly)exec \"$0\" \"$@\""] + command
+                command = ["/bin/sh", "-c", "\(cgroups?.mountCommands ?? "")\(mounts)\(readOnly)exec \"$0\" \"$@\""] + command
             }
             let unshareArguments = ["--pid", "--fork", "--mount-proc", "--kill-child"] + command
             if let network {
@@ -112,21 +113,6 @@ final class FTInit: @unchecked Sendable {
                       socketPath: socketPath, privateDirectory: privateDirectory)
     }
 
-    /// `mount` commands for the host's cgroup filesystems (/proc/self/mountinfo lines
-    /// `ID PARENT DEV ROOT TARGET OPTIONS... - TYPE SOURCE SUPEROPTIONS` under /sys/fs/cgroup).
-    private static func cgroupMounts() -> String {
-        let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        return mountinfo.split(separator: "\n").compactMap { line -> String? in
-            let halves = line.components(separatedBy: " - ").map { $0.split(separator: " ") }
-            guard halves.count == 2, halves[0].count > 4, halves[1].count > 2, halves[0][4].hasPrefix("/sys/fs/cgroup") else { return nil }
-            let (target, type, options) = (halves[0][4], halves[1][0], halves[1][2])
-            switch type {
-            case "tmpfs": return "mount -t tmpfs -o \(options) tmpfs \(target) && "
-            case "cgroup", "cgroup2": return "mkdir -p \(target) && mount -t \(type) -o \(options) \(type) \(target) && "
-            default: return nil
-            }
-        }.joined()
-    }
 
     private init(mode: Mode, arguments: [String], process: SpawnedProcess, binary: String,
                  socketPath: String, privateDirectory: String?) {
