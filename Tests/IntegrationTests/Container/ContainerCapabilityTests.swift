@@ -18,7 +18,7 @@ extension Integration {
         }
 
         static func waitStarted(_ container: Container, _ service: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let started = try DockerHost.eventually(.seconds(10)) { container.logs.contains("started service=\(service) ") }
+            let started = DockerHost.eventually(.seconds(10)) { container.logs.contains("started service=\(service) ") }
             try #require(started, "\(service) did not start\(container.report)", sourceLocation: sourceLocation)
         }
 
@@ -68,7 +68,7 @@ extension Integration {
             defer { with.remove() }
             try Self.waitStarted(with, "as-nobody")
             try DockerHost.run(["kill", "-s", "HUP", with.name])
-            #expect(try DockerHost.eventually(.seconds(5)) { with.serviceOutput.contains("got HUP") }, "\(with.serviceOutput)\(with.report)")
+            #expect(DockerHost.eventually(.seconds(5)) { with.serviceOutput.contains("got HUP") }, "\(with.serviceOutput)\(with.report)")
             try DockerHost.run(["stop", "-t", "30", with.name])
             #expect(try DockerHost.inspect(with.name, "{{.State.ExitCode}}") == "0", "\(with.report)")
             #expect(with.logs.contains("exited service=as-nobody"), "\(with.report)")
@@ -147,7 +147,7 @@ extension Integration {
                                   ("ftinit-port80-docker", [])] {
                 let container = try image.run(name, extra)
                 defer { container.remove() }
-                let healthy = try DockerHost.eventually(.seconds(10)) { container.logs.contains("info healthy service=web") }
+                let healthy = DockerHost.eventually(.seconds(10)) { container.logs.contains("info healthy service=web") }
                 #expect(healthy, "\(container.report)")
             }
         }

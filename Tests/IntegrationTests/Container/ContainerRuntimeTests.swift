@@ -112,7 +112,7 @@ extension Integration {
             for (grace, code) in [("10", "1"), ("1", "137")] {
                 let container = try image.run("ftinit-stubborn-\(grace)")
                 defer { container.remove() }
-                let started = try DockerHost.eventually(.seconds(10)) { container.logs.contains("started service=stubborn") }
+                let started = DockerHost.eventually(.seconds(10)) { container.logs.contains("started service=stubborn") }
                 try #require(started, "\(container.report)")
                 let began = ContinuousClock.now
                 try DockerHost.run(["stop", "-t", grace, container.name])

@@ -82,7 +82,7 @@ struct TestImage {
     /// Starts a container of this image, detached, the way the kubelet would: read-only root,
     /// tmpfs for /run and /tmp, every capability dropped, no network but loopback.
     func run(_ name: String, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
-        try? DockerHost.run(["rm", "-f", name])
+        _ = try? DockerHost.run(["rm", "-f", name])
         let started = try DockerHost.run(["run", "-d", "--name", name, "--network", "none", "--read-only", "--tmpfs", "/run",
                                           "--tmpfs", "/tmp", "--cap-drop", "ALL"] + extra + [tag], sourceLocation: sourceLocation)
         try #require(started.succeeded, "docker run failed\n\(started)", sourceLocation: sourceLocation)
@@ -107,5 +107,5 @@ struct Container {
             .map { String($0.dropFirst(4)) }
     }
 
-    func remove() { try? DockerHost.run(["rm", "-f", name]) }
+    func remove() { _ = try? DockerHost.run(["rm", "-f", name]) }
 }

@@ -80,10 +80,8 @@ extension Integration {
         }
 
         static func boot(_ network: ImageNetwork, _ root: Scratch, sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            let ftinit = try ImageUnderTest.launch("mysql", network: network, root: root, environment: MysqlImage.secrets,
-                                                   sourceLocation: sourceLocation)
-            try ftinit.waitUntilHealthy(timeout: .seconds(90), sourceLocation: sourceLocation)
-            return ftinit
+            try ImageUnderTest.boot("mysql", network: network, root: root, environment: MysqlImage.secrets, healthyWithin: .seconds(90),
+                                    sourceLocation: sourceLocation)
         }
 
         /// Every id in `committed` is a row of load_rows.

@@ -25,15 +25,7 @@ extension Integration {
 
         static func boot(_ root: Scratch, network: ImageNetwork, environment: [String: String],
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            let ftinit = try ImageUnderTest.launch("ftps", network: network, root: root, environment: environment,
-                                                   sourceLocation: sourceLocation)
-            do {
-                try ftinit.waitUntilHealthy(timeout: .seconds(60), sourceLocation: sourceLocation)
-            } catch {
-                ftinit.stop()
-                throw error
-            }
-            return ftinit
+            try ImageUnderTest.boot("ftps", network: network, root: root, environment: environment, sourceLocation: sourceLocation)
         }
 
         /// curl inside the network, FTP over explicit TLS required (`--ssl-reqd`), the image's

@@ -91,6 +91,21 @@ enum ImageUnderTest {
         return try FTInit.launch(["run", "--config", "\(folder(image))/ftinit.conf"], environment: env,
                                  directory: root.path, network: network.name, sourceLocation: sourceLocation)
     }
+
+    /// `launch`, then waits until every service is healthy; stops it when they are not.
+    static func boot(
+        _ image: String, network: ImageNetwork, root: Scratch, environment: [String: String],
+        healthyWithin limit: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> FTInit {
+        let ftinit = try launch(image, network: network, root: root, environment: environment, sourceLocation: sourceLocation)
+        do {
+            try ftinit.waitUntilHealthy(timeout: limit, sourceLocation: sourceLocation)
+        } catch {
+            ftinit.stop()
+            throw error
+        }
+        return ftinit
+    }
 }
 
 extension FTInit {

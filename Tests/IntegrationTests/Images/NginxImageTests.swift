@@ -69,15 +69,7 @@ extension Integration {
 
         static func boot(_ root: Scratch, network: ImageNetwork, environment: [String: String],
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            let ftinit = try ImageUnderTest.launch("nginx", network: network, root: root, environment: environment,
-                                                   sourceLocation: sourceLocation)
-            do {
-                try ftinit.waitUntilHealthy(timeout: .seconds(60), sourceLocation: sourceLocation)
-            } catch {
-                ftinit.stop()
-                throw error
-            }
-            return ftinit
+            try ImageUnderTest.boot("nginx", network: network, root: root, environment: environment, sourceLocation: sourceLocation)
         }
 
         /// `ssh` with a password (sshpass -e, the password from the environment) inside the network.

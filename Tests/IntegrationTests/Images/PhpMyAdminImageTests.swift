@@ -25,15 +25,7 @@ extension Integration {
         }
 
         static func boot(_ root: Scratch, network: ImageNetwork, sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            let ftinit = try ImageUnderTest.launch("phpmyadmin", network: network, root: root, environment: WebImages.secrets,
-                                                   sourceLocation: sourceLocation)
-            do {
-                try ftinit.waitUntilHealthy(timeout: .seconds(60), sourceLocation: sourceLocation)
-            } catch {
-                ftinit.stop()
-                throw error
-            }
-            return ftinit
+            try ImageUnderTest.boot("phpmyadmin", network: network, root: root, environment: WebImages.secrets, sourceLocation: sourceLocation)
         }
 
         /// Clients/pma_login.py inside the network, verifying the image's certificate.

@@ -100,9 +100,8 @@ final class ImageDatabase {
         self.network = network
         root = try Scratch()
         do {
-            ftinit = try ImageUnderTest.launch("mysql", network: network, root: root, environment: Self.environment,
-                                               sourceLocation: sourceLocation)
-            try ftinit.waitUntilHealthy(timeout: .seconds(90), sourceLocation: sourceLocation)
+            ftinit = try ImageUnderTest.boot("mysql", network: network, root: root, environment: Self.environment,
+                                             healthyWithin: .seconds(90), sourceLocation: sourceLocation)
         } catch {
             root.remove()
             throw error

@@ -29,15 +29,7 @@ extension Integration {
         /// Boots the image on `root` and waits until nginx and php-fpm are healthy (the bootstrap
         /// is done by then: nginx starts after it).
         static func boot(_ root: Scratch, network: ImageNetwork, sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            let ftinit = try ImageUnderTest.launch("wordpress", network: network, root: root, environment: WebImages.secrets,
-                                                   sourceLocation: sourceLocation)
-            do {
-                try ftinit.waitUntilHealthy(timeout: .seconds(90), sourceLocation: sourceLocation)
-            } catch {
-                ftinit.stop()
-                throw error
-            }
-            return ftinit
+            try ImageUnderTest.boot("wordpress", network: network, root: root, environment: WebImages.secrets, healthyWithin: .seconds(90), sourceLocation: sourceLocation)
         }
 
         /// Every user with the roles of its wp_capabilities, read as the WordPress DB user over TCP.
