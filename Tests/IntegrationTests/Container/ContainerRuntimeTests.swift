@@ -8,7 +8,8 @@ import Testing
 extension Integration {
     @Suite(.requires(.root, .dockerDaemon, .tools(["docker", "busybox"]), what: "container tests"))
     struct ContainerRuntime {
-        /// A web server with an http check, and a worker started after it that stops on TERM.
+        /// A web server with an http check, a TCP listener with a tcp check (busybox nc, one
+        /// `true` per connection), and a worker started after both that stops on TERM.
         static let config = """
             [init]
             stop-timeout = 8s
@@ -22,9 +23,15 @@ extension Integration {
             start-period = 5s
             stop-timeout = 5s
 
+            [service listener]
+            run = /bin/nc -ll -p 9000 -e /bin/true
+            check = tcp 127.0.0.1:9000
+            check-interval = 1s
+            start-period = 5s
+
             [service worker]
             run = /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done'
-            after = web
+            after = web listener
 
             """
         static let healthcheck = #"--interval=1s --timeout=2s --retries=2 CMD ["/sbin/ftinit", "probe"]"#
@@ -54,8 +61,11 @@ extension Integration {
             #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "0", "\(container.report)")
             #expect(took < .seconds(3), "docker stop took \(took) (timeout 10 s)\(container.report)")
             let lines = container.logs.split(separator: "\n")
-            let order = lines.filter { $0.hasPrefix("ftinit: info stopping ") }.map { $0.split(separator: " ")[3] }
-            #expect(order == ["service=worker", "service=web"], "\(container.report)")
+            func subjects(_ event: String) -> [Substring] {
+                lines.filter { $0.hasPrefix("ftinit: info \(event) ") }.map { $0.split(separator: " ")[3] }
+            }
+            #expect(subjects("started").count == 3 && subjects("started").last == "service=worker", "\(container.report)")
+            #expect(subjects("stopping") == subjects("started").reversed(), "\(container.report)")
         }
 
         /// The subject's "containers restart when a component dies", with a real runtime: a
