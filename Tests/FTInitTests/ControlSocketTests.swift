@@ -26,7 +26,7 @@ import Testing
         /// Runs `body` on another thread while this one serves, until it returns (at most 5 s).
         func serve<Value>(while body: @escaping @Sendable () -> Value) throws -> Value? {
             let handoff = inBackground(body)
-            try withSIGPIPEBlocked { try drive(loop, for: .seconds(5)) { handoff.isSet } }
+            _ = try withSIGPIPEBlocked { try drive(loop, for: .seconds(5)) { handoff.isSet } }
             return handoff.value
         }
 
@@ -278,6 +278,20 @@ import Testing
         }
         #expect(error?.description == "unable to use \(path) as the control socket: it exists and is not a socket")
         #expect(contents(of: path) == "not a socket\n")
+    }
+
+    /// The socket's directory cannot be made (here: under a regular file; in a container, a
+    /// read-only root without /run): the error says where else the socket can go.
+    @Test func anUnwritableSocketDirectoryIsReportedWithWhereTheSocketCanGo() throws {
+        let directory = try TemporaryDirectory()
+        try writeFile(directory.file("file"), "")
+        let path = directory.file("file/run/ftinit.sock")
+        let loop = try EventLoop()
+        let error = #expect(throws: SystemError.self) {
+            _ = try ControlServer(path: path, loop: loop) { "" }
+        }
+        #expect(error?.description == "unable to create directory \(directory.file("file/run")): Not a directory (the control socket \(path) "
+                    + "needs a writable directory: mount a tmpfs on /run, or set another path with [init] socket or FTINIT_SOCKET)")
     }
 
     @Test func aDirectoryAtThePathIsRefused() throws {

@@ -27,7 +27,11 @@ public final class ControlServer {
         self.loop = loop
         self.report = report
         try removeStaleSocket(path)
-        try makeDirectories(parentDirectory(of: path))
+        do {
+            try makeDirectories(parentDirectory(of: path))
+        } catch let error as SystemError {
+            throw Self.needsWritableDirectory(error, path)
+        }
         fd = try syscall("create the control socket") {
             socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
@@ -39,13 +43,24 @@ public final class ControlServer {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
             umask(previous)
-            guard bound == 0 else { throw SystemError("bind \(path)") }
+            guard bound == 0 else {
+                let code = errno
+                let failure = SystemError("bind \(path)", errno: code)
+                throw [EACCES, EROFS, ENOENT].contains(code) ? Self.needsWritableDirectory(failure, path) : failure
+            }
             try syscall("listen on \(path)") { listen(fd, 64) }
             try loop.watch(fd) { [unowned self] in self.acceptClients() }
         } catch {
             close(fd)
             throw error
         }
+    }
+
+    /// `error` with where the socket can go instead: a read-only root (a container's
+    /// readOnlyRootFilesystem) or a non-root ftinit cannot write the default /run.
+    static func needsWritableDirectory(_ error: SystemError, _ path: String) -> SystemError {
+        SystemError(operation: error.operation, message: "\(error.message) (the control socket \(path) needs a writable directory: "
+                        + "mount a tmpfs on /run, or set another path with [init] socket or FTINIT_SOCKET)")
     }
 
     private func acceptClients() {

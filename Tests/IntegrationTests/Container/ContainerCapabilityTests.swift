@@ -41,6 +41,29 @@ extension Integration {
             #expect(owner.split(separator: "\n").contains { $0.hasPrefix("nobody") && $0.hasSuffix("sleep") }, "\(owner)")
         }
 
+        /// runAsNonRoot, or OpenShift's arbitrary uid: ftinit needs no root when its services
+        /// need none. A uid without a passwd entry runs everything, Docker's HEALTHCHECK (run as
+        /// that user, like an exec probe) sees it healthy, and `docker stop` exits 0. Without a
+        /// writable /run, the error says where the control socket can go instead.
+        @Test func anArbitraryNonRootUidRunsEverything() throws {
+            let image = try ContainerRuntime.image("nonroot")
+            let user = ["--user", "12345:12345"]
+            let container = try image.run("ftinit-nonroot", user)
+            defer { container.remove() }
+            try ContainerRuntime.waitHealthy(container)
+            let rows = try DockerHost.run(["exec", container.name, "/bin/ps", "-o", "user,comm"]).stdout
+                .split(separator: "\n").dropFirst().map { $0.split(separator: " ") }
+            #expect(rows.count >= 4 && rows.allSatisfy { $0.first == "12345" }, "\(rows)")
+            try DockerHost.run(["stop", container.name])
+            #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "0", "\(container.report)")
+
+            let noRun = try image.run("ftinit-nonroot-norun", user, writable: ["/tmp"])
+            defer { noRun.remove() }
+            #expect(try Self.exitCode(noRun) == "71", "\(noRun.report)")
+            #expect(noRun.logs.contains("unable to create directory /run: Read-only file system (the control socket /run/ftinit.sock "
+                                        + "needs a writable directory"), "\(noRun.report)")
+        }
+
         /// Without KILL, root cannot signal a process of another user: ftinit says so and does
         /// not wait out the service's stop timeout (15 s) for nothing; the kernel ends the
         /// service with the container. With KILL, signals reach it and the stop is clean.

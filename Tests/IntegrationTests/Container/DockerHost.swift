@@ -80,11 +80,13 @@ struct TestImage {
     }
 
     /// Starts a container of this image, detached, the way the kubelet would: read-only root,
-    /// tmpfs for /run and /tmp, every capability dropped, no network but loopback.
-    func run(_ name: String, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
+    /// tmpfs for the `writable` paths, every capability dropped, no network but loopback.
+    func run(_ name: String, _ extra: [String] = [], writable: [String] = ["/run", "/tmp"],
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
         _ = try? DockerHost.run(["rm", "-f", name])
-        let started = try DockerHost.run(["run", "-d", "--name", name, "--network", "none", "--read-only", "--tmpfs", "/run",
-                                          "--tmpfs", "/tmp", "--cap-drop", "ALL"] + extra + [tag], sourceLocation: sourceLocation)
+        let tmpfs = writable.flatMap { ["--tmpfs", $0] }
+        let started = try DockerHost.run(["run", "-d", "--name", name, "--network", "none", "--read-only", "--cap-drop", "ALL"]
+                                         + tmpfs + extra + [tag], sourceLocation: sourceLocation)
         try #require(started.succeeded, "docker run failed\n\(started)", sourceLocation: sourceLocation)
         return Container(name: name)
     }
