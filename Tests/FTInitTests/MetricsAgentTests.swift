@@ -45,7 +45,7 @@ import Testing
         let agent = Self.agent(Self.spec(port: listener.port), loop)
         agent.start()
         defer { agent.stop() }
-        try withSIGPIPEBlocked { try drive(loop, for: .seconds(4)) { served.isSet } }
+        _ = try withSIGPIPEBlocked { try drive(loop, for: .seconds(4)) { served.isSet } }
         let request = try #require(served.value)
 
         let head = request.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
@@ -73,9 +73,9 @@ import Testing
         agent.start()
         defer { agent.stop() }
         let first = NetworkCheckTests.serveOnce(listener, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n")
-        try withSIGPIPEBlocked { try drive(loop, for: .seconds(4)) { first.isSet } }
+        _ = try withSIGPIPEBlocked { try drive(loop, for: .seconds(4)) { first.isSet } }
         let second = NetworkCheckTests.serveOnce(listener, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-        try withSIGPIPEBlocked { try drive(loop, for: .seconds(4)) { second.isSet } }
+        _ = try withSIGPIPEBlocked { try drive(loop, for: .seconds(4)) { second.isSet } }
 
         let firstSelf = Self.body(try #require(first.value)).filter { $0.hasPrefix("ftinit_self,") }
         let secondSelf = Self.body(try #require(second.value)).filter { $0.hasPrefix("ftinit_self,") }

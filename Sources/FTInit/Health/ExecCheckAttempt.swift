@@ -9,6 +9,7 @@ import Musl
 /// becomes the failure message. A late command is killed with its whole group and reaped.
 final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
     private let request: SpawnRequest
+    private let subject: String
     private let loop: EventLoop
     private let register: ChildExitRouter
     private var pid: pid_t?
@@ -16,10 +17,12 @@ final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
     private var output: [UInt8] = []
     private static let keptOutput = 512
 
-    /// `register` routes the exit of the spawned pid, once reaped, back to this attempt.
-    init(request: SpawnRequest, loop: EventLoop, register: @escaping ChildExitRouter,
+    /// `register` routes the exit of the spawned pid, once reaped, back to this attempt;
+    /// `subject` names the service in a log line.
+    init(request: SpawnRequest, subject: String, loop: EventLoop, register: @escaping ChildExitRouter,
          completion: @escaping (CheckResult) -> Void) {
         self.request = request
+        self.subject = subject
         self.loop = loop
         self.register = register
         super.init(completion: completion)
@@ -67,9 +70,10 @@ final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
         finish(.failed(lastLine.isEmpty ? "exited with \(what)" : "exited with \(what): \(lastLine)"))
     }
 
-    /// Kills a command still running (its whole group); its exit is still reaped later.
+    /// Kills a command still running (its whole group); its exit is still reaped later. A
+    /// refusal is reported: a check running as another user needs ftinit to have KILL.
     override func release() {
-        if let pid { kill(-pid, SIGKILL) }
+        if let pid { _ = deliver(SIGKILL, to: -pid, subject: subject) }
         closeWatched(&outputFD, loop)
     }
 }

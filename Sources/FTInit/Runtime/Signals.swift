@@ -40,3 +40,15 @@ public func becomeSubreaperUnlessInit() {
         Log.event(.warn, "subreaper-failed", Log.field("error", errorString(errno)))
     }
 }
+
+/// `kill(target, signal)` (a negative target: a process group), reporting a refusal: the
+/// kernel refuses when ftinit lacks the KILL capability and the process runs as another user.
+/// ESRCH (nothing left to signal) is not a refusal. Whether the signal went out.
+func deliver(_ signal: Int32, to target: pid_t, subject: String) -> Bool {
+    guard kill(target, signal) != 0, errno != ESRCH else { return true }
+    let error = errno
+    Log.event(.error, "signal-refused", subject, "pid=\(abs(target))", "signal=\(SignalName.name(of: signal))",
+              Log.field("error", errorString(error)),
+              Log.field("hint", error == EPERM ? "it runs as another user: ftinit needs capability KILL" : "cannot signal it"))
+    return false
+}

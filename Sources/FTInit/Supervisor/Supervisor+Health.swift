@@ -23,7 +23,7 @@ extension Supervisor {
         case .http(let target):
             return HTTPCheckAttempt(address: child.checkAddress!, target: target, loop: loop, completion: completion)
         case .exec(let argv):
-            return ExecCheckAttempt(request: spawnRequest(for: child, argv: argv), loop: loop,
+            return ExecCheckAttempt(request: spawnRequest(for: child, argv: argv), subject: child.program.logSubject, loop: loop,
                                     register: { [unowned self] pid, onExit in self.auxiliary[pid] = onExit },
                                     completion: completion)
         }

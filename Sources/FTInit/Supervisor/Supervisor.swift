@@ -296,19 +296,14 @@ public final class Supervisor {
         }
     }
 
-    /// `kill(target, signal)` (a negative target: the child's process group, as it leads its
-    /// own session); when the kernel refuses (ftinit without CAP_KILL, the child
-    /// running as another user), says so and marks the child: ftinit cannot stop it, and it
-    /// ends with the container (the kernel kills a PID namespace whose PID 1 exits).
+    /// `deliver` to the child (a negative target: its process group, as it leads its own
+    /// session); a refused signal marks it: ftinit cannot stop it, and it ends with the
+    /// container (the kernel kills a PID namespace whose PID 1 exits).
     @discardableResult
     private func send(_ signal: Int32, to target: pid_t, of child: Child) -> Bool {
-        guard kill(target, signal) != 0, errno != ESRCH else { return true }  // ESRCH: already gone
-        let error = errno
+        if deliver(signal, to: target, subject: child.program.logSubject) { return true }
         child.signalRefused = true
         stoppedUncleanly = true
-        Log.event(.error, "signal-refused", child.program.logSubject, "pid=\(child.pid ?? 0)", "signal=\(SignalName.name(of: signal))",
-                  Log.field("error", errorString(error)),
-                  Log.field("hint", error == EPERM ? "it runs as another user: ftinit needs capability KILL" : "cannot signal it"))
         return false
     }
 
