@@ -21,7 +21,7 @@ public final class AtomicFile {
         // mkstemp has no close-on-exec flag; ftinit is single-threaded, so no fork can come
         // between it and the close below.
         let fd = try syscall("create a temporary file for \(path)") { mkstemp(&template) }
-        let temporary = String(cString: template)
+        let temporary = string(fromNulTerminated: template)
         temporaryPath = temporary
         do {
             defer { close(fd) }

@@ -123,5 +123,5 @@ func takeOpenSSLError() -> String? {
     guard code != 0 else { return nil }
     var buffer = [CChar](repeating: 0, count: 256)
     ERR_error_string_n(code, &buffer, buffer.count)
-    return String(cString: buffer)
+    return string(fromNulTerminated: buffer)
 }

@@ -94,7 +94,7 @@ struct MetricsSampler {
 func hostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
-    return String(cString: buffer)
+    return string(fromNulTerminated: buffer)
 }
 
 /// Wall-clock time in milliseconds since the epoch, for point timestamps.

@@ -70,3 +70,8 @@ func writeAll(_ fd: Int32, _ text: String) {
     var text = text
     text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
 }
+
+/// The text a C function wrote into `buffer`, up to its NUL (all of it when there is none).
+func string(fromNulTerminated buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
