@@ -80,12 +80,13 @@ struct TestImage {
     }
 
     /// Starts a container of this image, detached, the way the kubelet would: read-only root,
-    /// tmpfs for the `writable` paths, every capability dropped, no network but loopback.
-    func run(_ name: String, _ extra: [String] = [], writable: [String] = ["/run", "/tmp"],
+    /// tmpfs for the `writable` paths, every capability dropped; `network` none (loopback
+    /// only) unless a test needs the host's.
+    func run(_ name: String, _ extra: [String] = [], writable: [String] = ["/run", "/tmp"], network: String = "none",
              sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
         _ = try? DockerHost.run(["rm", "-f", name])
         let tmpfs = writable.flatMap { ["--tmpfs", $0] }
-        let started = try DockerHost.run(["run", "-d", "--name", name, "--network", "none", "--read-only", "--cap-drop", "ALL"]
+        let started = try DockerHost.run(["run", "-d", "--name", name, "--network", network, "--read-only", "--cap-drop", "ALL"]
                                          + tmpfs + extra + [tag], sourceLocation: sourceLocation)
         try #require(started.succeeded, "docker run failed\n\(started)", sourceLocation: sourceLocation)
         return Container(name: name)

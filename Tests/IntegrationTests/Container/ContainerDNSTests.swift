@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The images' `[metrics]` default, `http://influxdb:8086`, resolves the way a pod resolves a
+/// Service name: through the cluster DNS named in /etc/resolv.conf, with the namespace's
+/// search domains and `ndots:5`. ftinit is a static glibc binary and the Alpine images have
+/// neither glibc's NSS modules nor an nsswitch.conf; a `FROM scratch` container has neither
+/// too, so this is the images' case. The cluster DNS is a stand-in on 127.0.0.2:53 that knows
+/// one name; the container shares the host's network namespace to reach it (the test uses
+/// 127.0.0.2:53 and port 18087 there, nothing else).
+extension Integration {
+    @Suite(.requires(.root, .dockerDaemon, .tools(["docker", "busybox", "python3"]), what: "container DNS tests"))
+    struct ContainerDNS {
+        static let namespace = "ft-services"
+        static let server = "127.0.0.2"
+
+        /// Answers A queries for `name` with `address`, "no data" for its other types and
+        /// NXDOMAIN for any other name; prints `query NAME TYPE` for each.
+        static let responder = """
+            import socket, struct, sys
+            server, name, address = sys.argv[1], sys.argv[2], sys.argv[3]
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((server, 53))
+            print("listening", flush=True)
+            while True:
+                data, client = s.recvfrom(512)
+                ident = struct.unpack(">H", data[:2])[0]
+                i, labels = 12, []
+                while data[i]:
+                    labels.append(data[i + 1:i + 1 + data[i]].decode())
+                    i += 1 + data[i]
+                qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
+                question, qname = data[12:i + 5], ".".join(labels).lower()
+                print(f"query {qname} {qtype}", flush=True)
+                answers = b""
+                if qname == name and qtype == 1:
+                    answers = b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 30, 4) + socket.inet_aton(address)
+                flags = 0x8180 if qname == name else 0x8183
+                s.sendto(struct.pack(">HHHHHH", ident, flags, 1, 1 if answers else 0, 0, 0) + question + answers, client)
+            """
+
+        @Test func influxdbResolvesThroughTheClusterDNSSearchDomains() throws {
+            let fqdn = "influxdb.\(Self.namespace).svc.cluster.local"
+            let python = try #require(Prerequisites.which("python3"))
+            let dns = try SpawnedProcess(executable: python, arguments: ["-c", Self.responder, Self.server, fqdn, "127.0.0.1"],
+                                         environment: ["PATH": Prerequisites.path], directory: nil)
+            defer {
+                kill(dns.pid, SIGKILL)
+                _ = dns.waitForExit(timeout: .seconds(5))
+            }
+            try #require(Poll.until(timeout: .seconds(5)) { dns.stdout.lines.contains { $0.text == "listening" } },
+                         "the stand-in DNS server did not start: \(dns.stderr.text)")
+
+            let files = try Scratch()
+            defer { files.remove() }
+            // What the kubelet writes into a pod of namespace ft-services.
+            let resolvConf = try files.write("resolv.conf", """
+                nameserver \(Self.server)
+                search \(Self.namespace).svc.cluster.local svc.cluster.local cluster.local
+                options ndots:5
+
+                """)
+            let port = 18087  // the stand-in InfluxDB (busybox nc, in the container) keeps the first push
+            let container = try TestImage.build("ftinit-test-dns", config: """
+                [metrics]
+                url = http://influxdb:\(port)
+                database = ft
+                service = dns
+                interval = 1s
+
+                [service influx]
+                run = /bin/sh -c 'nc -l -p \(port) > /tmp/push.txt; sleep 100000'
+
+                """).run("ftinit-dns", ["-v", "\(resolvConf):/etc/resolv.conf:ro"], network: "host")
+            defer { container.remove() }
+
+            var push = ""
+            let pushed = DockerHost.eventually(.seconds(10)) {
+                push = (try? DockerHost.run(["exec", container.name, "/bin/cat", "/tmp/push.txt"]))?.stdout ?? ""
+                return push.contains("ftinit_container,")
+            }
+            let queries = dns.stdout.lines.map(\.text).filter { $0.hasPrefix("query ") }
+            #expect(pushed, "no push arrived; DNS queries: \(queries)\(container.report)")
+            #expect(push.contains("Host: influxdb:\(port)\r\n"), "\(push.prefix(300))")
+            // ndots:5: the search domains are tried first, the namespace's first of all.
+            #expect(queries.first?.hasPrefix("query \(fqdn) ") == true, "\(queries)")
+            print("ContainerDNS: queries seen: \(queries)")
+        }
+    }
+}
