@@ -45,18 +45,8 @@ final class ExecCheckAttempt: OneShotAttempt, CheckAttempt {
     }
 
     private func collectOutput() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(outputFD, &buffer, buffer.count)
-            if n > 0 {
-                output = Array((output + buffer[..<n]).suffix(Self.keptOutput))
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                if n == 0 { closeWatched(&outputFD, loop) }
-                return
-            }
-        }
+        let end = drain(outputFD) { output = Array((output + $0).suffix(Self.keptOutput)) }
+        if end == .endOfStream { closeWatched(&outputFD, loop) }
     }
 
     private func exited(_ status: ExitStatus) {

@@ -235,12 +235,9 @@ final class MetricsAgent {
 /// The `dropped=N` of an InfluxDB "partial write" error, if it says so.
 func refusedCount(_ answer: String) -> Int? {
     let text = Array(answer.utf8), key = Array("dropped=".utf8)
-    guard text.count >= key.count else { return nil }
-    for start in 0...(text.count - key.count) where text[start..<(start + key.count)].elementsEqual(key) {
-        let digits = text[(start + key.count)...].prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-        return Int(String(decoding: digits, as: UTF8.self))
-    }
-    return nil
+    guard let start = text.firstIndex(ofBytes: key) else { return nil }
+    let digits = text[(start + key.count)...].prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+    return Int(String(decoding: digits, as: UTF8.self))
 }
 
 /// `text` with every byte outside RFC 3986's unreserved set percent-encoded, for a query value.

@@ -51,14 +51,10 @@ final class ChildWork: OneShot<Result<[UInt8], SystemError>> {
 
     /// Reads what the child wrote; its end of the pipe closing means it is done.
     private func collect() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n > 0 { answer += buffer[..<n]; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { return }
-            if n < 0 { return finish(.failure(SystemError("read the answer to \(what)"))) }
-            return finish(.success(answer))
+        switch drain(fd, { answer += $0 }) {
+        case .wouldBlock: return
+        case .endOfStream: finish(.success(answer))
+        case .failed(let code): finish(.failure(SystemError("read the answer to \(what)", errno: code)))
         }
     }
 

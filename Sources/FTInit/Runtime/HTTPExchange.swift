@@ -172,14 +172,7 @@ final class HTTPExchange: OneShot<HTTPExchange.Outcome> {
 extension HTTPExchange.Outcome {
     /// The body of an answer (after the blank line that ends the headers), as text.
     var body: String {
-        guard case .answered(_, let response) = self else { return "" }
-        var index = 0
-        while index + 3 < response.count {
-            if response[index] == 13 && response[index + 1] == 10 && response[index + 2] == 13 && response[index + 3] == 10 {
-                return String(decoding: response[(index + 4)...], as: UTF8.self)
-            }
-            index += 1
-        }
-        return ""
+        guard case .answered(_, let response) = self, let end = response.firstIndex(ofBytes: Array("\r\n\r\n".utf8)) else { return "" }
+        return String(decoding: response[(end + 4)...], as: UTF8.self)
     }
 }

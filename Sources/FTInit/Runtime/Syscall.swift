@@ -66,6 +66,21 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     }
 }
 
+/// How a read of everything a non-blocking descriptor holds ended.
+enum DrainEnd: Equatable { case wouldBlock, endOfStream, failed(Int32) }
+
+/// Reads everything non-blocking `fd` holds now, handing each chunk to `take`.
+func drain(_ fd: Int32, _ take: (ArraySlice<UInt8>) -> Void) -> DrainEnd {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n > 0 { take(buffer[..<n]); continue }
+        if n == 0 { return .endOfStream }
+        if errno == EINTR { continue }
+        return errno == EAGAIN ? .wouldBlock : .failed(errno)
+    }
+}
+
 func writeAll(_ fd: Int32, _ text: String) {
     var text = text
     text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
@@ -74,4 +89,13 @@ func writeAll(_ fd: Int32, _ text: String) {
 /// The text a C function wrote into `buffer`, up to its NUL (all of it when there is none).
 func string(fromNulTerminated buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+extension Array where Element == UInt8 {
+    /// Where `needle` first starts: `firstRange(of:)` lives in StringProcessing, which ftinit
+    /// does not import (Package.swift, leanSwift).
+    func firstIndex(ofBytes needle: [UInt8]) -> Int? {
+        guard count >= needle.count else { return nil }
+        return (0...(count - needle.count)).first { self[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
 }
