@@ -86,9 +86,7 @@ extension Integration {
             defer { without.remove() }
             try Self.waitStarted(without, "as-nobody")
             func refused(_ signal: String) -> Bool {
-                without.logs.split(separator: "\n").contains {
-                    $0.hasPrefix("ftinit: error signal-refused service=as-nobody ") && $0.contains(" signal=\(signal) ")
-                }
+                without.events("signal-refused", subject: "as-nobody").contains { $0.level == "error" && $0.signalName() == signal }
             }
             #expect(DockerHost.eventually(.seconds(5)) { refused("KILL") }, "the late exec check's kill was not reported\(without.report)")
             let began = ContinuousClock.now

@@ -1,12 +1,6 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The images' `[metrics]` default, `http://influxdb:8086`, resolves the way a pod resolves a
 /// Service name: through the cluster DNS named in /etc/resolv.conf, with the namespace's
 /// search domains and `ndots:5`. ftinit is a static glibc binary and the Alpine images have
@@ -47,15 +41,8 @@ extension Integration {
 
         @Test func influxdbResolvesThroughTheClusterDNSSearchDomains() throws {
             let fqdn = "influxdb.\(Self.namespace).svc.cluster.local"
-            let python = try #require(Prerequisites.which("python3"))
-            let dns = try SpawnedProcess(executable: python, arguments: ["-c", Self.responder, Self.server, fqdn, "127.0.0.1"],
-                                         environment: ["PATH": Prerequisites.path], directory: nil)
-            defer {
-                kill(dns.pid, SIGKILL)
-                _ = dns.waitForExit(timeout: .seconds(5))
-            }
-            try #require(Poll.until(timeout: .seconds(5)) { dns.stdout.lines.contains { $0.text == "listening" } },
-                         "the stand-in DNS server did not start: \(dns.stderr.text)")
+            let dns = try SpawnedProcess.pythonServer(Self.responder, [Self.server, fqdn, "127.0.0.1"], name: "the stand-in DNS server")
+            defer { dns.killAndWait() }
 
             let files = try Scratch()
             defer { files.remove() }

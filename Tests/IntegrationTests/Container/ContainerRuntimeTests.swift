@@ -60,12 +60,9 @@ extension Integration {
             #expect(stopped.succeeded, "\(stopped)")
             #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "0", "\(container.report)")
             #expect(took < .seconds(3), "docker stop took \(took) (timeout 10 s)\(container.report)")
-            let lines = container.logs.split(separator: "\n")
-            func subjects(_ event: String) -> [Substring] {
-                lines.filter { $0.hasPrefix("ftinit: info \(event) ") }.map { $0.split(separator: " ")[3] }
-            }
-            #expect(subjects("started").count == 3 && subjects("started").last == "service=worker", "\(container.report)")
-            #expect(subjects("stopping") == subjects("started").reversed(), "\(container.report)")
+            let started = container.events("started").map(\.subject), stopping = container.events("stopping").map(\.subject)
+            #expect(started.count == 3 && started.last == "worker", "\(container.report)")
+            #expect(stopping == started.reversed(), "\(container.report)")
         }
 
         /// The subject's "containers restart when a component dies", with a real runtime: a

@@ -27,14 +27,9 @@ enum DockerHost {
         try run(["inspect", "-f", format, container]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Polls `condition` every 100 ms for at most `limit`; whether it held.
+    /// Polls `condition` every 100 ms (each look runs docker) for at most `limit`; whether it held.
     static func eventually(_ limit: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return try condition()
+        try Poll.until(timeout: limit, interval: .milliseconds(100), condition)
     }
 }
 
@@ -103,12 +98,14 @@ struct Container {
     var serviceOutput: String { (try? DockerHost.run(["logs", name]))?.stdout ?? "" }
     var report: String { "\n── docker logs \(name):\n\(logs)" }
 
-    /// The pid (in the container) ftinit logged when it started `service`, most recent first.
-    func pid(of service: String) -> String? {
-        logs.split(separator: "\n").last { $0.hasPrefix("ftinit: info started service=\(service) ") }
-            .flatMap { $0.split(separator: " ").first { $0.hasPrefix("pid=") } }
-            .map { String($0.dropFirst(4)) }
+    /// ftinit's log lines `name` (for `subject`), in order.
+    func events(_ name: String, subject: String? = nil) -> [LogEvent] {
+        logs.split(separator: "\n").compactMap { LogEvent.parse(String($0), time: .now) }
+            .filter { $0.event == name && (subject == nil || $0.subject == subject) }
     }
+
+    /// The pid (in the container) ftinit logged when it last started `service`.
+    func pid(of service: String) -> String? { events("started", subject: service).last?["pid"] }
 
     func remove() { _ = try? DockerHost.run(["rm", "-f", name]) }
 }

@@ -1,12 +1,6 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 extension Integration.MetricsPush {
     /// A stand-in for InfluxDB (or a DNS server) in an image network, run with python3: nothing
     /// but a listener that accepts connections and never answers, one that forwards them to the
@@ -61,19 +55,13 @@ extension Integration.MetricsPush {
 
         init(_ kind: Kind, port: Int, network: ImageNetwork, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let ip = try #require(Prerequisites.which("ip"), sourceLocation: sourceLocation)
-            let python = try #require(Prerequisites.which("python3"), sourceLocation: sourceLocation)
             let (name, upstream) = switch kind {
             case .blackHole: ("black-hole", 0)
             case .forward(let upstream): ("forward", upstream)
             case .silentUDP: ("udp", 0)
             }
-            process = try SpawnedProcess(executable: ip, arguments: ["netns", "exec", network.name, python, "-c", Self.script, name, "\(port)", "\(upstream)"],
-                                         environment: ["PATH": Prerequisites.path], directory: nil)
-            let ready = Poll.until(timeout: .seconds(5)) { process.stdout.lines.contains { $0.text == "listening" } || process.ended != nil }
-            if !ready || process.ended != nil {
-                stop()
-                try #require(Bool(false), "\(name) listener on \(port) did not start: \(process.stderr.text)", sourceLocation: sourceLocation)
-            }
+            process = try SpawnedProcess.pythonServer(Self.script, [name, "\(port)", "\(upstream)"], prefix: [ip, "netns", "exec", network.name],
+                                                      name: "\(name) listener on \(port)", sourceLocation: sourceLocation)
         }
 
         /// Connections accepted (datagrams received) so far.
@@ -86,11 +74,6 @@ extension Integration.MetricsPush {
                          sourceLocation: sourceLocation)
         }
 
-        func stop() {
-            if process.ended == nil {
-                kill(process.pid, SIGKILL)
-                _ = process.waitForExit(timeout: .seconds(5))
-            }
-        }
+        func stop() { process.killAndWait() }
     }
 }

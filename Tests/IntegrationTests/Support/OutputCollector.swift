@@ -109,11 +109,11 @@ enum Poll {
     /// Calls `condition` every `interval` until it is true (returns true) or `timeout` passed
     /// (returns false after one last try).
     @discardableResult
-    static func until(timeout: Duration, interval: Duration = .milliseconds(5), _ condition: () -> Bool) -> Bool {
+    static func until(timeout: Duration, interval: Duration = .milliseconds(5), _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if condition() { return true }
-            if ContinuousClock.now >= deadline { return condition() }
+            if try condition() { return true }
+            if ContinuousClock.now >= deadline { return try condition() }
             sleep(interval)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -179,5 +180,30 @@ private enum GNU {
         }
         let status = chdir(actions, directory)
         if status != 0 { throw SpawnError.system("posix_spawn_file_actions_addchdir_np", status) }
+    }
+}
+
+extension SpawnedProcess {
+    /// `python3 -c script arguments...` (after `prefix`, such as `ip netns exec NS`), returned
+    /// once it prints `listening`: the tests' stand-in servers. `killAndWait` it when done.
+    static func pythonServer(_ script: String, _ arguments: [String], prefix: [String] = [], name: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws -> SpawnedProcess {
+        let python = try #require(Prerequisites.which("python3"), sourceLocation: sourceLocation)
+        let argv = prefix + [python, "-c", script] + arguments
+        let process = try SpawnedProcess(executable: argv[0], arguments: Array(argv.dropFirst()),
+                                         environment: ["PATH": Prerequisites.path], directory: nil)
+        let ready = Poll.until(timeout: .seconds(5)) { process.stdout.lines.contains { $0.text == "listening" } || process.ended != nil }
+        if !ready || process.ended != nil {
+            process.killAndWait()
+            try #require(Bool(false), "\(name) did not start: \(process.stderr.text)", sourceLocation: sourceLocation)
+        }
+        return process
+    }
+
+    /// SIGKILL, then waits (at most 5 s) until it is reaped.
+    func killAndWait() {
+        guard ended == nil else { return }
+        kill(pid, SIGKILL)
+        _ = waitForExit(timeout: .seconds(5))
     }
 }
