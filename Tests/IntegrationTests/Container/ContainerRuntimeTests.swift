@@ -8,8 +8,10 @@ import Testing
 extension Integration {
     @Suite(.requires(.root, .dockerDaemon, .tools(["docker", "busybox"]), what: "container tests"))
     struct ContainerRuntime {
-        /// A web server with an http check, a TCP listener with a tcp check (busybox nc, one
-        /// `true` per connection), and a worker started after both that stops on TERM.
+        /// A web server with an http check, a TCP listener with a tcp check (busybox nc, one per
+        /// connection, waited for by its shell: `nc -ll -e` leaves its children as zombies of
+        /// its own for a while, which the zombie check below would blame on ftinit), and a
+        /// worker started after both that stops on TERM.
         static let config = """
             [init]
             stop-timeout = 8s
@@ -24,7 +26,7 @@ extension Integration {
             stop-timeout = 5s
 
             [service listener]
-            run = /bin/nc -ll -p 9000 -e /bin/true
+            run = /bin/sh -c 'while :; do nc -l -p 9000 < /dev/null; done'
             check = tcp 127.0.0.1:9000
             check-interval = 1s
             start-period = 5s
