@@ -1,15 +1,18 @@
 # ft_services: build and test entry points. `make test` is the one command that runs every test.
 SWIFT ?= swift
+# The build directory: setup.sh's container build uses its own (.build-linux-ARCH), so a
+# host toolchain's .build is never mixed with another toolchain's objects.
+BUILD ?= .build
 # The static binary every image ships: libc, the Swift runtime and libcrypto linked in.
-RELEASE_FLAGS = -c release -Xswiftc -static-executable
-FTINIT = .build/release/ftinit
-FTINIT_STRIPPED = .build/ftinit
+RELEASE_FLAGS = -c release -Xswiftc -static-executable --scratch-path $(BUILD)
+FTINIT = $(BUILD)/release/ftinit
+FTINIT_STRIPPED = $(BUILD)/ftinit
 
 .PHONY: all ftinit deps test unit integration container-test fuzz-smoke bench benchmarks clean
 
 all: ftinit
 
-## ftinit: the static, stripped binary at .build/ftinit (checked: static, no Foundation, <= 12 MB)
+## ftinit: the static, stripped binary at $(BUILD)/ftinit (checked: static, no Foundation, <= 12 MB)
 ftinit:
 	$(SWIFT) build $(RELEASE_FLAGS)
 	strip -o $(FTINIT_STRIPPED) $(FTINIT)

@@ -20,10 +20,12 @@ readonly SECRET_NAME=ft-services-secrets
 readonly CONFIGMAP_NAME=ft-services-config
 readonly SECRET_KEYS=(MYSQL_ROOT_PASSWORD WP_DB_PASSWORD WP_ADMIN_PASSWORD WP_USERS_PASSWORD
     PMA_BLOWFISH_SECRET SSH_PASSWORD FTP_PASSWORD INFLUXDB_ADMIN_PASSWORD INFLUXDB_METRICS_PASSWORD
-    GRAFANA_ADMIN_PASSWORD)
+    GRAFANA_ADMIN_PASSWORD WP_AUTH_SALT_SEED)
 readonly PART_OF=app.kubernetes.io/part-of=ft-services
-readonly HASH_ANNOTATION=ft-services.local/image-hash
 readonly METALLB_VERSION=v0.14.9
+# The official Swift image ftinit is built in when the host has no fitting toolchain.
+readonly FTINIT_BUILDER_BASE=swift:6.3.3-bookworm
+readonly FTINIT_BUILDER_IMAGE=ft-services-ftinit-builder:6.3.3
 readonly METALLB_MANIFEST=https://raw.githubusercontent.com/metallb/metallb/${METALLB_VERSION}/config/manifests/metallb-native.yaml
 # Only for --context clusters without a dashboard (minikube has its addon).
 readonly DASHBOARD_MANIFEST=https://raw.githubusercontent.com/kubernetes/dashboard/v2.7.0/aio/deploy/recommended.yaml
@@ -42,7 +44,8 @@ LB_IP=${LB_IP:-}
 PROFILE=${MINIKUBE_PROFILE:-minikube}
 ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT:-600s}
 KCTX=""          # the kubectl context every kubectl command uses
-KUBECTL=()       # kubectl --context KCTX
+KUBECTL_CLI=(kubectl)  # kubectl, or minikube's own (minikube -p PROFILE kubectl --) when none is installed
+KUBECTL=()       # KUBECTL_CLI --context KCTX
 CREDENTIALS_FILE=""
 
 usage() {
@@ -73,7 +76,8 @@ Options:
 Commands:
   delete          remove what setup.sh created: namespace $NAMESPACE (with its data), the
                   MetalLB address pool (and MetalLB itself on minikube), the dashboard login
-                  account, the seven images, images/*/ftinit and the credentials file.
+                  account, the seven images (every tag), images/*/ftinit and the credentials
+                  file.
   delete --all    the same, and delete the minikube profile itself.
 
 Environment:
@@ -82,13 +86,23 @@ Environment:
   MINIKUBE_DRIVER          same as --driver
   MINIKUBE_START_FLAGS     extra flags for \`minikube start\` (e.g. "--memory=6g --cpus=4")
   ROLLOUT_TIMEOUT          per Deployment rollout wait (default: 600s)
+  REACH_TIMEOUT            seconds step 9 tries the public ports before it fails (default: 90)
   FT_SERVICES_CREDENTIALS  credentials file (default: ~/.config/ft-services/credentials-CONTEXT,
                            mode 0600, outside the repository)
 
-Steps: 1 prerequisites, 2 start minikube (or check the context), 3 addons (dashboard,
-metrics-server), 4 MetalLB $METALLB_VERSION, 5 build ftinit (static, node architecture),
-6 build the seven images inside the cluster's runtime (no registry), 7 Secret and ConfigMap,
-8 apply srcs/ (kustomize), 9 wait for every rollout, 10 print URLs and credentials.
+Needs: minikube and a driver for it (Docker, podman or kvm2), curl; kubectl is used when
+installed (otherwise minikube's own). ftinit is built with this host's Swift 6 toolchain when
+it fits (Linux, libssl-dev, the nodes' architecture), otherwise in the official Swift image
+($FTINIT_BUILDER_BASE) with docker or podman. Supported: Linux hosts; amd64 nodes (the
+influxdb image); macOS only with a VM driver whose network the host reaches.
+
+Steps: 1 prerequisites, 2 start minikube (or check the context) and read the nodes'
+architecture, 3 addons (dashboard, metrics-server), 4 MetalLB $METALLB_VERSION (its speaker
+with $SPEAKER_FLAG, so a single control-plane node announces the IP), 5 build ftinit
+(static, nodes' architecture), 6 build the seven images inside the cluster's runtime (no
+registry; tagged by content, checked to exist), 7 Secret and ConfigMap, 8 apply srcs/
+(kustomize), 9 wait for every rollout, then reach every public port on the LB IP from this
+host, 10 print URLs and credentials.
 
 Exit status: 0 success, 1 a step failed (the message names it), 64 usage error,
 69 a prerequisite is missing (the message says how to install it).
@@ -183,12 +197,12 @@ query() {
 # apply_created KUBECTL-CREATE-ARGS...: `kubectl create ... --dry-run=client -o yaml`,
 # labelled part-of=ft-services, then applied: creates the object or updates it on re-runs.
 apply_created() {
-    show "$(quote_cmd kubectl create "$@" --dry-run=client -o yaml)" \
-        "| $(quote_cmd kubectl label --local -f - "$PART_OF" -o yaml)" \
+    show "$(quote_cmd "${KUBECTL_CLI[@]}" create "$@" --dry-run=client -o yaml)" \
+        "| $(quote_cmd "${KUBECTL_CLI[@]}" label --local -f - "$PART_OF" -o yaml)" \
         "| $(quote_cmd "${KUBECTL[@]}" apply --server-side --field-manager=ft-services-setup -f -)"
     dry && return 0
-    kubectl create "$@" --dry-run=client -o yaml |
-        kubectl label --local -f - "$PART_OF" -o yaml |
+    "${KUBECTL_CLI[@]}" create "$@" --dry-run=client -o yaml |
+        "${KUBECTL_CLI[@]}" label --local -f - "$PART_OF" -o yaml |
         "${KUBECTL[@]}" apply --server-side --field-manager=ft-services-setup -f -
 }
 
@@ -235,7 +249,7 @@ parse_args() {
     fi
     if [[ -n $LB_IP ]] && ! valid_ipv4 "$LB_IP"; then usage_error "--lb-ip: not an IPv4 address: $LB_IP"; fi
     if ((given_context)); then KCTX=$CONTEXT; else KCTX=$PROFILE; fi
-    KUBECTL=(kubectl --context "$KCTX")
+    KUBECTL=("${KUBECTL_CLI[@]}" --context "$KCTX")
 }
 
 set_option() {
@@ -279,38 +293,93 @@ detect_driver() {
     fi
 }
 
+# The one OS setup.sh runs on as it is. Darwin works only with a minikube driver whose node
+# network the host reaches (minikube's NeedsPortForward: docker and podman on macOS never do).
+check_host_os() {
+    local os
+    os=$(uname -s)
+    case $os in
+        Linux) note "host: Linux $(uname -m)" ;;
+        Darwin)
+            note "host: macOS $(uname -m)"
+            warn "on macOS the minikube node's network (and so the LB IP) is not reachable from this host with the docker or podman driver (minikube: \"the Node IP is not reachable directly\"): use a VM driver with a host network (e.g. --driver vfkit or qemu with socket_vmnet), or a Linux host. Only Linux is tested." ;;
+        *) die "$EX_UNAVAILABLE" "this host is $os: setup.sh supports Linux (amd64, arm64), and macOS with a VM driver. On Windows, run it on a Linux machine or VM (minikube's docker driver under WSL2 does not make the LB IP reachable)" ;;
+    esac
+}
+
+# The ways ftinit can be built here: with this host's toolchain (Swift 6 and static OpenSSL on
+# Linux; step 5 uses it when it also matches the nodes' architecture), or in the official Swift
+# image under docker or podman. Appends to ARRAY what is missing when neither is available.
+FTINIT_HOST_TOOLCHAIN=0  # 1: the host's toolchain fits
+HOST_TOOLCHAIN_LACKS=""  # else what it lacks, for the messages
+CONTAINER_CLI=""         # docker or podman, when one answers
+check_ftinit_builders() {
+    local -n needs=$1
+    local version tool
+    local -a lacking=()
+    [[ $(uname -s) == Linux ]] || lacking+=("a Linux host (ftinit is a static Linux binary)")
+    if ! have swift; then
+        lacking+=("a Swift toolchain")
+    else
+        version=$(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9]*\)\..*/\1/p' | head -n 1)
+        if [[ -z $version ]] || ((version < 6)); then lacking+=("Swift 6 or later (swift --version reports ${version:-no version})"); fi
+    fi
+    if ! have pkg-config || ! pkg-config --exists openssl; then lacking+=("libssl-dev (pkg-config finds no openssl)"); fi
+    for tool in make strip file; do have "$tool" || lacking+=("$tool"); done
+    if ((${#lacking[@]} == 0)); then
+        FTINIT_HOST_TOOLCHAIN=1
+    else
+        HOST_TOOLCHAIN_LACKS=$(printf '%s, ' "${lacking[@]}")
+        HOST_TOOLCHAIN_LACKS=${HOST_TOOLCHAIN_LACKS%, }
+    fi
+
+    if docker_usable; then CONTAINER_CLI=docker
+    elif have podman && podman info >/dev/null 2>&1; then CONTAINER_CLI=podman
+    fi
+    if ((FTINIT_HOST_TOOLCHAIN == 0)) && [[ -z $CONTAINER_CLI ]]; then
+        needs+=("a way to build ftinit: Docker (or podman) to build it in the official Swift image (https://docs.docker.com/engine/install/), or a host toolchain, which lacks here: $HOST_TOOLCHAIN_LACKS (Swift 6: https://www.swift.org/install/linux/, then sudo apt-get install libssl-dev pkg-config make binutils file)")
+    fi
+    return 0
+}
+
+# influxdb: InfluxData's static 1.8 build exists for amd64 only (images/influxdb/Dockerfile).
+readonly SUPPORTED_NODE_ARCHS="amd64"
+check_node_arch() {
+    local arch=$1 where=$2
+    [[ " $SUPPORTED_NODE_ARCHS " == *" $arch "* ]] && return 0
+    die "$EX_UNAVAILABLE" "$where is $arch: the influxdb image uses InfluxData's static InfluxDB 1.8 build, published for amd64 only (Alpine 3.22 packages no influxdb), so the stack runs on amd64 nodes only"
+}
+
 check_prerequisites() {
     local -a missing=()
-    local arch version
+    local arch
     arch=$(host_arch)
+    check_host_os
 
     if [[ -z $CONTEXT ]]; then
         have minikube || missing+=("minikube: not found on PATH. Install it: curl -LO https://github.com/kubernetes/minikube/releases/latest/download/minikube-linux-$arch && sudo install minikube-linux-$arch /usr/local/bin/minikube (https://minikube.sigs.k8s.io/docs/start/), or use an existing cluster with --context NAME --lb-ip ADDR")
     fi
-    have kubectl || missing+=("kubectl: not found on PATH. Install it: curl -LO \"https://dl.k8s.io/release/\$(curl -Ls https://dl.k8s.io/release/stable.txt)/bin/linux/$arch/kubectl\" && sudo install kubectl /usr/local/bin/kubectl (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)")
+    if have kubectl; then
+        KUBECTL_CLI=(kubectl)
+    elif [[ -z $CONTEXT ]] && have minikube; then
+        # minikube brings a kubectl of the cluster's version (fetched once into ~/.minikube).
+        KUBECTL_CLI=(minikube -p "$PROFILE" kubectl --)
+    else
+        missing+=("kubectl: not found on PATH. Install it: curl -LO \"https://dl.k8s.io/release/\$(curl -Ls https://dl.k8s.io/release/stable.txt)/bin/linux/$arch/kubectl\" && sudo install kubectl /usr/local/bin/kubectl (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)")
+    fi
+    KUBECTL=("${KUBECTL_CLI[@]}" --context "$KCTX")
 
     if [[ $ACTION == setup ]]; then
+        have curl || missing+=("curl: not found; step 9 reaches every public port with it. Install it: sudo apt-get install curl")
         if [[ -n $CONTEXT ]]; then
             docker_usable || missing+=("docker: with --context the images are built with this host's docker, and \`docker info\` failed. Install Docker Engine (https://docs.docker.com/engine/install/), start it (sudo systemctl start docker) and join the docker group (sudo usermod -aG docker \$USER, then log in again)")
         else
             check_driver missing
+            warn_unreachable_driver
+            # minikube's nodes run on this host's architecture.
+            ((${#missing[@]} > 0)) || check_node_arch "$arch" "this host (minikube's node runs on it)"
         fi
-        if ! have swift; then
-            missing+=("swift: no Swift toolchain on PATH; Swift 6 or later is needed to build ftinit. Install it with swiftly: https://www.swift.org/install/linux/ (then \`swiftly install latest\`)")
-        else
-            version=$(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9]*\)\..*/\1/p' | head -n 1)
-            if [[ -z $version ]] || ((version < 6)); then
-                missing+=("swift: \`swift --version\` reports ${version:-no version}; Swift 6 or later is needed. Install it with swiftly: https://www.swift.org/install/linux/")
-            fi
-        fi
-        if ! have pkg-config; then
-            missing+=("pkg-config: not found; it finds OpenSSL for the build. Install it: sudo apt-get install pkg-config libssl-dev")
-        elif ! pkg-config --exists openssl; then
-            missing+=("libssl-dev: \`pkg-config openssl\` finds no OpenSSL headers and static libraries. Install them: sudo apt-get install libssl-dev (Fedora: sudo dnf install openssl-devel openssl-static)")
-        fi
-        have make || missing+=("make: not found. Install it: sudo apt-get install make")
-        have strip || missing+=("strip: not found (binutils). Install it: sudo apt-get install binutils")
-        have file || missing+=("file: not found (scripts/check-binary uses it). Install it: sudo apt-get install file")
+        check_ftinit_builders missing
     fi
 
     if ((${#missing[@]} > 0)); then
@@ -318,16 +387,32 @@ check_prerequisites() {
         for item in "${missing[@]}"; do printf 'setup.sh: missing prerequisite: %s\n' "$item" >&2; done
         die "$EX_UNAVAILABLE" "${#missing[@]} prerequisite(s) missing, listed above"
     fi
-    note "kubectl: $(command -v kubectl)"
+    note "kubectl: $(quote_cmd "${KUBECTL_CLI[@]}")$([[ ${KUBECTL_CLI[0]} == kubectl ]] && printf ' (%s)' "$(command -v kubectl)")"
     if [[ -z $CONTEXT ]]; then
         local driver_text=""
         [[ $ACTION == setup ]] && driver_text=", driver: ${DRIVER:-"the existing profile's"}"
         note "minikube: $(command -v minikube)$driver_text"
     fi
     if [[ $ACTION == setup ]]; then
-        note "swift: $(swift --version 2>&1 | head -n 1)"
-        note "openssl (pkg-config): $(pkg-config --modversion openssl 2>/dev/null || echo found)"
+        if ((FTINIT_HOST_TOOLCHAIN)); then
+            note "ftinit: built with this host's $(swift --version 2>&1 | head -n 1), OpenSSL $(pkg-config --modversion openssl 2>/dev/null || echo found)"
+        else
+            note "ftinit: built in the container image $FTINIT_BUILDER_BASE with $CONTAINER_CLI (no host toolchain: $HOST_TOOLCHAIN_LACKS)"
+        fi
     fi
+    return 0
+}
+
+# minikube's docker driver on Docker Desktop or a rootless engine forwards ports instead of
+# routing to the node (minikube pkg/drivers: NeedsPortForward): the LB IP is then unreachable.
+warn_unreachable_driver() {
+    local info
+    [[ $DRIVER == docker || $DRIVER == podman ]] || return 0
+    info=$("$DRIVER" info --format '{{.OperatingSystem}} {{.SecurityOptions}}' 2>/dev/null) || return 0
+    case $info in
+        *"Docker Desktop"* | *rootless*)
+            warn "the $DRIVER engine here is Docker Desktop or rootless ($info): minikube's node network, and so the LB IP, is not reachable from this host with it (step 9 will say so). A rootful engine on Linux, or --driver kvm2, gives a reachable LB IP." ;;
+    esac
     return 0
 }
 
@@ -359,6 +444,7 @@ start_cluster() {
         query "" "${KUBECTL[@]}" cluster-info >/dev/null ||
             die "kubectl context $CONTEXT does not answer (see \`kubectl config get-contexts\`)"
         note "LB IP: $LB_IP (given)"
+        read_node_archs
         return 0
     fi
     state=$(query "<not asked in a dry run>" minikube -p "$PROFILE" status --format '{{.Host}}/{{.APIServer}}' 2>/dev/null) || true
@@ -388,7 +474,26 @@ start_cluster() {
         note "LB IP: $LB_IP (minikube ip $node_ip, same /24, last byte 200; choose another with --lb-ip)"
     fi
     if ! dry && [[ $LB_IP == "$node_ip" ]]; then die "the LB IP $LB_IP is the node's own address; choose another with --lb-ip"; fi
+    read_node_archs
     return 0
+}
+
+# NODE_ARCH: the nodes' one architecture (amd64, arm64), checked before anything is installed.
+NODE_ARCH=""
+read_node_archs() {
+    local archs
+    archs=$(query "<node-arch>" "${KUBECTL[@]}" get nodes -o 'jsonpath={range .items[*]}{.status.nodeInfo.architecture}{"\n"}{end}')
+    if dry; then
+        NODE_ARCH=$(host_arch)
+        note "(dry run: nodes not asked; taken to be $NODE_ARCH like this host)"
+        return 0
+    fi
+    archs=$(printf '%s\n' "$archs" | sed '/^$/d' | sort -u | paste -sd ' ' -)
+    [[ -n $archs ]] || die "the cluster lists no node (kubectl get nodes)"
+    [[ $archs != *" "* ]] || die "the cluster's nodes mix architectures ($archs): every image is built once, for one architecture"
+    check_node_arch "$archs" "the cluster's node architecture"
+    NODE_ARCH=$archs
+    note "nodes: $NODE_ARCH"
 }
 
 # The node's /24 with last byte 200: on minikube's docker/podman network (192.168.49.0/24)
@@ -428,57 +533,141 @@ enable_addons() {
 
 install_metallb() {
     run "${KUBECTL[@]}" apply -f "$METALLB_MANIFEST"
+    announce_from_control_plane
     run "${KUBECTL[@]}" -n metallb-system rollout status deployment/controller --timeout=300s ||
         die "MetalLB's controller did not become ready (kubectl -n metallb-system get pods)"
     run "${KUBECTL[@]}" -n metallb-system rollout status daemonset/speaker --timeout=300s ||
         die "MetalLB's speaker did not become ready (kubectl -n metallb-system get pods)"
 }
 
-# ---------------------------------------------------------------------------------------
-# Step 5: ftinit, built natively for the nodes' architecture
-
-build_ftinit() {
-    local host node_archs service
-    host=$(host_arch)
-    node_archs=$(query "<node-arch>" "${KUBECTL[@]}" get nodes -o 'jsonpath={range .items[*]}{.status.nodeInfo.architecture}{"\n"}{end}')
-    node_archs=$(printf '%s\n' "$node_archs" | sed '/^$/d' | sort -u | paste -sd ' ' -)
-    if dry; then
-        note "(dry run: nodes not asked; this host is $host, and a node of another architecture stops setup here)"
-    elif [[ $node_archs != "$host" ]]; then
-        die "the cluster's nodes are '${node_archs:-unknown}' but this host is $host. ftinit is built natively on this host; cross-compiling (Swift static Linux SDK) is not supported. Run setup.sh on a $node_archs host, or use a cluster of this host's architecture."
-    else
-        note "nodes: $node_archs, host: $host"
+# kubeadm labels every control-plane node node.kubernetes.io/exclude-from-external-load-balancers
+# (cmd/kubeadm/app/phases/markcontrolplane), minikube's one node included, and MetalLB's L2
+# speaker announces nothing from such a node (metallb v0.14.9 speaker/layer2_controller.go,
+# logged at debug level only): the IP is assigned and never answers ARP. The speaker's own
+# --ignore-exclude-lb (since v0.14.4; metallb-native.yaml does not pass it) is used rather
+# than removing the label: it changes MetalLB only, not what the nodes tell other load
+# balancers of a --context cluster, and kubeadm cannot put it back on a restart or a new node.
+# Re-applying the manifest drops the flag again, so it is added whenever it is missing.
+readonly SPEAKER_FLAG=--ignore-exclude-lb
+announce_from_control_plane() {
+    local args
+    args=$(query "" "${KUBECTL[@]}" -n metallb-system get daemonset speaker -o 'jsonpath={.spec.template.spec.containers[0].args}')
+    if [[ $args == *"$SPEAKER_FLAG"* ]] && ! dry; then
+        note "MetalLB's speaker already runs with $SPEAKER_FLAG"
+        return 0
     fi
-    run make ftinit || die "building ftinit failed (make ftinit; see the compiler output above)"
+    run "${KUBECTL[@]}" -n metallb-system patch daemonset speaker --type=json \
+        -p "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"$SPEAKER_FLAG\"}]" ||
+        die "could not add $SPEAKER_FLAG to MetalLB's speaker (kubectl -n metallb-system get daemonset speaker -o yaml)"
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 5: ftinit, static, for the nodes' architecture
+
+# FTINIT_BUILT: the stripped binary this step made.
+FTINIT_BUILT=""
+build_ftinit() {
+    local host service
+    host=$(host_arch)
+    if ((FTINIT_HOST_TOOLCHAIN)) && [[ $NODE_ARCH == "$host" ]]; then
+        note "with this host's toolchain (nodes: $NODE_ARCH)"
+        run make ftinit || die "building ftinit failed (make ftinit; see the compiler output above)"
+        FTINIT_BUILT=.build/ftinit
+    else
+        if ((FTINIT_HOST_TOOLCHAIN)); then
+            note "this host is $host and the nodes are $NODE_ARCH: building in $FTINIT_BUILDER_BASE for linux/$NODE_ARCH"
+        else
+            note "no fitting toolchain here ($HOST_TOOLCHAIN_LACKS): building in $FTINIT_BUILDER_BASE for linux/$NODE_ARCH"
+        fi
+        build_ftinit_in_container "$NODE_ARCH"
+        FTINIT_BUILT=.build-linux-$NODE_ARCH/ftinit
+    fi
     for service in "${SERVICES[@]}"; do
-        run install -m 0755 .build/ftinit "images/$service/ftinit"
+        run install -m 0755 "$FTINIT_BUILT" "images/$service/ftinit"
     done
+}
+
+# The official Swift image plus libssl-dev, file and make (scripts/ftinit-builder.Dockerfile),
+# then `make ftinit` in it on this checkout, as this host's user so that the build directory
+# (.build-linux-ARCH, kept for the next, incremental run) stays the user's own.
+build_ftinit_in_container() {
+    local arch=$1
+    [[ $arch == "$(host_arch)" ]] ||
+        warn "building for linux/$arch on a $(host_arch) host runs the compiler under emulation (binfmt/QEMU; Docker Desktop has it, Docker Engine needs it installed): slow, and the Swift compiler may crash under it; a $arch host builds natively"
+    note "(the first run pulls $FTINIT_BUILDER_BASE, about 1 GB, and compiles for a few minutes)"
+    show "$(quote_cmd "$CONTAINER_CLI" build --platform "linux/$arch" -t "$FTINIT_BUILDER_IMAGE" -) <scripts/ftinit-builder.Dockerfile"
+    dry || "$CONTAINER_CLI" build --platform "linux/$arch" -t "$FTINIT_BUILDER_IMAGE" - <scripts/ftinit-builder.Dockerfile ||
+        die "building the Swift toolchain image failed (see $CONTAINER_CLI's output above)"
+    run "$CONTAINER_CLI" run --rm --platform "linux/$arch" --user "$(id -u):$(id -g)" -e HOME=/tmp \
+        -v "$ROOT:/src" -w /src "$FTINIT_BUILDER_IMAGE" make ftinit "BUILD=.build-linux-$arch" ||
+        die "building ftinit in $FTINIT_BUILDER_IMAGE failed (see the compiler output above)"
 }
 
 # ---------------------------------------------------------------------------------------
 # Step 6: the seven images, inside the cluster's container runtime
 
+# Each image is tagged by the hash of its build context (ftinit included): an unchanged image
+# is not built again, a changed one gets a new tag, so its Deployment's pod template changes
+# and Kubernetes rolls it (step 8 writes the tags into the rendered srcs/), and a build that
+# failed can never leave an older image in its place: the new tag must exist afterwards.
+declare -A IMAGE_REFS=()
 build_images() {
-    local service i=0 kind_cluster=""
+    local service ref i=0 kind_cluster=""
     [[ $CONTEXT == kind-* ]] && have kind && kind_cluster=${CONTEXT#kind-}
     for service in "${SERVICES[@]}"; do
         i=$((i + 1))
-        note "[$i/${#SERVICES[@]}] $service:$IMAGE_TAG from images/$service"
+        ref="$service:$IMAGE_TAG-$(image_hash "$service")"
+        IMAGE_REFS[$service]=$ref
+        if image_present "$ref"; then
+            note "[$i/${#SERVICES[@]}] $ref: unchanged, already built"
+            continue
+        fi
+        note "[$i/${#SERVICES[@]}] $ref from images/$service (started $(date +%H:%M:%S))"
         if [[ -z $CONTEXT ]]; then
-            run minikube -p "$PROFILE" image build -t "$service:$IMAGE_TAG" "images/$service" ||
-                die "building image $service:$IMAGE_TAG failed (see the build output above)"
+            # `minikube image build` exits 0 even when the build fails (minikube#12556, #16576:
+            # pkg/minikube/machine/build_images.go only logs the error); its output above holds
+            # the builder's own message, and the tag's absence tells.
+            run minikube -p "$PROFILE" image build -t "$ref" "images/$service" ||
+                die "building image $ref failed (see the build output above)"
         else
-            run docker build -t "$service:$IMAGE_TAG" "images/$service" ||
-                die "building image $service:$IMAGE_TAG failed (see the build output above)"
+            run docker build -t "$ref" "images/$service" ||
+                die "building image $ref failed (see the build output above)"
             if [[ -n $kind_cluster ]]; then
-                run kind load docker-image "$service:$IMAGE_TAG" --name "$kind_cluster"
+                run kind load docker-image "$ref" --name "$kind_cluster" ||
+                    die "kind load docker-image $ref failed (see its output above)"
             fi
         fi
+        dry || image_present "$ref" ||
+            die "building image $ref failed: the cluster's runtime has no $ref after the build (the builder's error is in the build output above)"
     done
 }
 
-# A short hash of an image's build context (the folder, ftinit included): a re-run restarts a
-# Deployment only when its image's inputs changed (the tag stays :ft-services).
+# image_present REF: whether the cluster's runtime (minikube) or this host's docker (--context)
+# has the image REF. minikube lists local images as docker.io/library/NAME:TAG.
+image_present() {
+    local images
+    if [[ -z $CONTEXT ]]; then
+        images=$(query "" minikube -p "$PROFILE" image ls --format short) || return 1
+        grep -qxF "docker.io/library/$1" <<<"$images"
+    else
+        dry && return 1
+        docker image inspect "$1" >/dev/null 2>&1
+    fi
+}
+
+# Every image setup.sh has built (any content tag), as NAME:TAG lines.
+built_images() {
+    local images service pattern=""
+    for service in "${SERVICES[@]}"; do pattern+="${pattern:+|}$service"; done
+    if [[ -z $CONTEXT ]]; then
+        images=$(query "" minikube -p "$PROFILE" image ls --format short) || return 0
+    else
+        images=$(query "" docker images --format '{{.Repository}}:{{.Tag}}') || return 0
+    fi
+    sed -n -E "s#^(docker\.io/library/)?(($pattern):$IMAGE_TAG(-[0-9a-f]+)?)\$#\2#p" <<<"$images"
+}
+
+# A short hash of an image's build context (the folder, ftinit included).
 image_hash() {
     (cd "images/$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) |
         sha256sum | cut -c1-16
@@ -537,7 +726,11 @@ create_secrets() {
     fi
     for key in "${SECRET_KEYS[@]}"; do
         if [[ -z ${values[$key]:-} ]]; then
-            if [[ $key == PMA_BLOWFISH_SECRET ]]; then values[$key]=$(random_secret 32); else values[$key]=$(random_secret 24); fi
+            case $key in
+                PMA_BLOWFISH_SECRET) values[$key]=$(random_secret 32) ;;
+                WP_AUTH_SALT_SEED) values[$key]=$(random_secret 48) ;;
+                *) values[$key]=$(random_secret 24) ;;
+            esac
             generated=$((generated + 1))
         fi
     done
@@ -574,12 +767,13 @@ create_secrets() {
 # ---------------------------------------------------------------------------------------
 # Step 8: srcs/
 
-# THE place where the LB IP reaches the manifests (the contract of srcs/kustomization.yaml):
-# srcs/lb-ip.yaml is the one file holding the address (192.0.2.10 as committed) and kustomize
-# replacements copy it into the Services' annotations and MetalLB's pool. kustomize reads no
-# environment, so a copy of srcs/ gets the real address in lb-ip.yaml and is rendered.
+# THE place where the LB IP and the image tags reach the manifests (the contract of
+# srcs/kustomization.yaml): srcs/lb-ip.yaml is the one file holding the address (192.0.2.10 as
+# committed), and kustomize replacements copy it into the Services' annotations, the pods that
+# read it and MetalLB's pool. kustomize reads no environment, so a copy of srcs/ gets the real
+# address in lb-ip.yaml and, through kustomize's images transformer, step 6's tags.
 render_srcs() {
-    local work status=0
+    local work status=0 service
     work=$(mktemp -d)
     cp -R srcs/. "$work/"
     sed "s/^  LB_IP: .*/  LB_IP: $LB_IP/" srcs/lb-ip.yaml >"$work/lb-ip.yaml"
@@ -588,96 +782,96 @@ render_srcs() {
         printf 'setup.sh: srcs/lb-ip.yaml has no "  LB_IP: ..." line to set\n' >&2
         return 1
     fi
-    kubectl kustomize "$work" || status=$?
+    {
+        printf '\nimages:\n'
+        for service in "${SERVICES[@]}"; do
+            printf '  - name: %s\n    newTag: %s\n' "$service" "${IMAGE_REFS[$service]#*:}"
+        done
+    } >>"$work/kustomization.yaml"
+    "${KUBECTL_CLI[@]}" kustomize "$work" || status=$?
     rm -rf "$work"
     return "$status"
 }
 render_srcs_text() {
-    printf '%s' "work=\$(mktemp -d) && cp -R srcs/. \"\$work/\" && sed \"s/^  LB_IP: .*/  LB_IP: $LB_IP/\" srcs/lb-ip.yaml >\"\$work/lb-ip.yaml\" && kubectl kustomize \"\$work\""
+    local service tags=""
+    for service in "${SERVICES[@]}"; do tags+=" ${IMAGE_REFS[$service]}"; done
+    printf '%s' "work=\$(mktemp -d) && cp -R srcs/. \"\$work/\" && sed \"s/^  LB_IP: .*/  LB_IP: $LB_IP/\" srcs/lb-ip.yaml >\"\$work/lb-ip.yaml\" && (images:$tags) >>\"\$work/kustomization.yaml\" && $(quote_cmd "${KUBECTL_CLI[@]}") kustomize \"\$work\""
 }
 
 apply_srcs_once() { render_srcs | "${KUBECTL[@]}" apply -f -; }
 
-# MetalLB's address pool: srcs/ may define it (an IPAddressPool with LB_IP_PLACEHOLDER);
-# otherwise setup.sh applies its own, holding exactly the one address.
-srcs_defines_pool() { grep -rqs 'kind: *IPAddressPool' srcs; }
-
-metallb_pool() {
-    cat <<EOF
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: ft-services
-  namespace: metallb-system
-  labels:
-    app.kubernetes.io/part-of: ft-services
-spec:
-  addresses:
-    - $LB_IP/32
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata:
-  name: ft-services
-  namespace: metallb-system
-  labels:
-    app.kubernetes.io/part-of: ft-services
-spec:
-  ipAddressPools:
-    - ft-services
-EOF
-}
-apply_pool_once() { metallb_pool | "${KUBECTL[@]}" apply -f -; }
-
+# Applies srcs/ (MetalLB's pool and advertisement included: their webhook may still be starting,
+# hence the retries). A changed image tag or LB IP changes a pod template: Kubernetes replaces
+# just those pods.
 apply_srcs() {
-    local before line service hash old rendered
-    local -A previous=()
+    local rendered ref
     if [[ ! -f srcs/kustomization.yaml ]]; then
         dry || die "srcs/kustomization.yaml not found in $ROOT"
         note "(dry run: srcs/kustomization.yaml does not exist yet)"
-    fi
-    # Deployments and their image hash before this run, to restart only what changed.
-    before=$(query "" "${KUBECTL[@]}" -n "$NAMESPACE" get deployments \
-        -o 'jsonpath={range .items[*]}{.metadata.name}={.metadata.annotations.ft-services\.local/image-hash}{"\n"}{end}')
-    while IFS= read -r line; do
-        [[ $line == *=* ]] && previous[${line%%=*}]=${line#*=}
-    done <<<"$before"
-
-    if ! srcs_defines_pool; then
-        show "metallb_pool ($LB_IP/32, IPAddressPool + L2Advertisement ft-services) | $(quote_cmd "${KUBECTL[@]}" apply -f -)"
-        dry || retry 10 6 apply_pool_once || die "MetalLB refused the address pool (its webhook: kubectl -n metallb-system get pods)"
     fi
     show "$(render_srcs_text) | $(quote_cmd "${KUBECTL[@]}" apply -f -)"
     if ! dry; then
         rendered=$(render_srcs) || die "srcs/ does not render (kubectl kustomize; see its message above)"
         [[ $LB_IP == 192.0.2.10 ]] || grep -qF -- "$LB_IP" <<<"$rendered" ||
             die "srcs/ renders without the LB IP $LB_IP (see render_srcs in setup.sh and srcs/lb-ip.yaml)"
+        for ref in "${IMAGE_REFS[@]}"; do
+            grep -qF -- "image: $ref" <<<"$rendered" || die "srcs/ renders without the image $ref (see render_srcs in setup.sh)"
+        done
     fi
     dry || retry 10 6 apply_srcs_once || die "applying srcs/ failed (see kubectl's message above)"
-
-    for service in "${SERVICES[@]}"; do
-        hash=$(image_hash "$service")
-        if [[ -v previous[$service] ]]; then
-            old=${previous[$service]}
-            if [[ $old != "$hash" ]]; then
-                run "${KUBECTL[@]}" -n "$NAMESPACE" rollout restart "deployment/$service"
-            fi
-        fi
-        run "${KUBECTL[@]}" -n "$NAMESPACE" annotate --overwrite "deployment/$service" "$HASH_ANNOTATION=$hash"
-    done
 }
 
 # ---------------------------------------------------------------------------------------
 # Step 9: rollouts and the shared IP
 
 wait_rollouts() {
-    local service i=0 deadline addresses wrong
+    local service i=0
     for service in "${SERVICES[@]}"; do
         i=$((i + 1))
-        note "[$i/${#SERVICES[@]}] waiting for deployment/$service (up to $ROLLOUT_TIMEOUT)"
-        run "${KUBECTL[@]}" -n "$NAMESPACE" rollout status "deployment/$service" "--timeout=$ROLLOUT_TIMEOUT" ||
-            die "deployment/$service is not ready after $ROLLOUT_TIMEOUT: kubectl -n $NAMESPACE describe deployment/$service; kubectl -n $NAMESPACE logs deployment/$service"
+        wait_rollout "$service" "$i"
     done
+    wait_lb_ip
+    check_reachable
+}
+
+# wait_rollout NAME N: `kubectl rollout status` in slices of 15 s and, between them, what the
+# pod is doing (ContainerCreating, CrashLoopBackOff, running but not ready...), so a long first
+# boot is never a silent terminal.
+wait_rollout() {
+    local service=$1 n=$2 limit started waited
+    limit=$(seconds_of "$ROLLOUT_TIMEOUT")
+    started=$SECONDS
+    note "[$n/${#SERVICES[@]}] deployment/$service (up to ${limit}s)"
+    show "$(quote_cmd "${KUBECTL[@]}" -n "$NAMESPACE" rollout status "deployment/$service") (in 15 s slices, up to ${limit}s)"
+    dry && return 0
+    until "${KUBECTL[@]}" -n "$NAMESPACE" rollout status "deployment/$service" --timeout=15s >/dev/null 2>&1; do
+        waited=$((SECONDS - started))
+        ((waited < limit)) ||
+            die "deployment/$service is not ready after ${limit}s ($(pod_state "$service")): kubectl -n $NAMESPACE describe deployment/$service; kubectl -n $NAMESPACE logs deployment/$service"
+        note "    ${waited}s: $(pod_state "$service")"
+    done
+    note "    ready after $((SECONDS - started))s"
+}
+
+# What the pods of NAME are doing, on one line.
+pod_state() {
+    local state
+    state=$("${KUBECTL[@]}" -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$1" -o \
+        'jsonpath={range .items[*]}{.metadata.name}: {.status.phase}{range .status.containerStatuses[*]}, ready={.ready}, restarts={.restartCount} {.state.waiting.reason}{.lastState.terminated.reason}{end}; {end}' 2>/dev/null) || true
+    printf '%s' "${state:-no pod yet}"
+}
+
+# seconds_of 600s|10m|600: ROLLOUT_TIMEOUT in seconds.
+seconds_of() {
+    case $1 in
+        *m) printf '%s' $((10#${1%m} * 60)) ;;
+        *s) printf '%s' $((10#${1%s})) ;;
+        *) printf '%s' $((10#$1)) ;;
+    esac
+}
+
+wait_lb_ip() {
+    local deadline addresses wrong
     note "checking that every LoadBalancer Service has $LB_IP"
     deadline=$((SECONDS + 120))
     while :; do
@@ -691,6 +885,53 @@ wait_rollouts() {
     done
 }
 
+# The public ports, reached from this host on the LB IP as a browser or a client would: each
+# must answer HTTP(S) (any status) or send its banner. Up to REACH_TIMEOUT s (MetalLB's first
+# ARP answer and the Services' endpoints can lag the rollouts by a few seconds).
+readonly PUBLIC_PORTS=("80 http" "443 https" "5050 https" "5000 https" "3000 http" "21 banner 220" "22 banner SSH-")
+REACH_TIMEOUT=${REACH_TIMEOUT:-90}
+check_reachable() {
+    local deadline entry port kind expected silent answer
+    note "reaching every public port on $LB_IP from this host"
+    show "curl each of http://$LB_IP:80 https://$LB_IP:443 :5050 :5000 http://$LB_IP:3000, and the banners of $LB_IP:21 (220) and :22 (SSH-)"
+    dry && return 0
+    deadline=$((SECONDS + REACH_TIMEOUT))
+    while :; do
+        silent=()
+        for entry in "${PUBLIC_PORTS[@]}"; do
+            read -r port kind expected <<<"$entry"
+            if [[ $kind == banner ]]; then
+                # curl's telnet:// prints what the server sends first; --max-time ends the wait.
+                answer=$(curl -s --max-time 3 "telnet://$LB_IP:$port" </dev/null 2>/dev/null) || true
+                [[ $answer == "$expected"* ]] || silent+=("$port (no ${expected%-} banner${answer:+; got: ${answer%%$'\r'*}})")
+            else
+                answer=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "$kind://$LB_IP:$port/" 2>/dev/null) || true
+                [[ $answer =~ ^[1-5][0-9][0-9]$ ]] || silent+=("$port ($kind: no answer)")
+            fi
+        done
+        if ((${#silent[@]} == 0)); then
+            note "ports 80 443 5050 5000 3000 21 22 answer on $LB_IP"
+            return 0
+        fi
+        if ((SECONDS >= deadline)); then
+            printf 'setup.sh: not reachable on %s from this host: %s\n' "$LB_IP" "${silent[*]}" >&2
+            die "$(unreachable_causes)"
+        fi
+        sleep 5
+    done
+}
+
+# The likely causes, most likely first, for the message of an unreachable LB IP.
+unreachable_causes() {
+    local causes="the pods are ready, yet ports of $LB_IP do not answer here. Likely causes: (1) MetalLB does not announce the IP: its speaker skips nodes labelled node.kubernetes.io/exclude-from-external-load-balancers unless run with $SPEAKER_FLAG (step 4 adds it; check: kubectl -n metallb-system get daemonset speaker -o jsonpath='{.spec.template.spec.containers[0].args}', and its logs); (2) this host cannot reach the nodes' network: Docker Desktop (macOS, Windows, WSL2) and rootless docker or podman forward ports instead of routing to the node"
+    if [[ -z $CONTEXT ]]; then
+        causes+=" (driver here: ${DRIVER:-"the profile's own"}; a rootful docker/podman engine on Linux or --driver kvm2 reaches it)"
+    else
+        causes+="; on --context clusters, $LB_IP must be a free address on the nodes' own network"
+    fi
+    printf '%s' "$causes; (3) a firewall between this host and $LB_IP"
+}
+
 # ---------------------------------------------------------------------------------------
 # Step 10: what to open
 
@@ -699,9 +940,9 @@ summary() {
     say ""
     say "ft_services is up. LoadBalancer IP: $ip"
     say ""
-    say "  WordPress (via nginx)  https://$ip           (http://$ip redirects; /wordpress -> :5050, /phpmyadmin -> :5000)"
+    say "  nginx                  https://$ip           (its page; http://$ip redirects; /wordpress -> :5050, /phpmyadmin -> phpMyAdmin)"
     say "  WordPress              https://$ip:5050      user admin"
-    say "  phpMyAdmin             https://$ip:5000      user wordpress (WP_DB_PASSWORD) or root (MYSQL_ROOT_PASSWORD)"
+    say "  phpMyAdmin             https://$ip:5000      user wordpress (WP_DB_PASSWORD)"
     say "  Grafana                http://$ip:3000       user admin"
     say "  FTPS                   ftps://$ip:21         user ft (explicit TLS; passive ports 30000-30004)"
     say "  SSH                    ssh -p 22 ft@$ip"
@@ -764,14 +1005,18 @@ delete_all() {
     fi
 
     step "Removing the images"
-    for service in "${SERVICES[@]}"; do
-        if [[ -n $CONTEXT ]]; then
-            run docker rmi -f "$service:$IMAGE_TAG" || warn "could not remove $service:$IMAGE_TAG"
-        elif ((running)); then
-            run minikube -p "$PROFILE" image rm "$service:$IMAGE_TAG" || warn "could not remove $service:$IMAGE_TAG"
-        fi
-    done
-    ((running)) || [[ -n $CONTEXT ]] || note "skipped: minikube is not running and its profile is deleted in step 6"
+    if [[ -n $CONTEXT ]] || ((running)); then
+        local ref
+        for ref in $(built_images); do
+            if [[ -n $CONTEXT ]]; then
+                run docker rmi -f "$ref" || warn "could not remove $ref"
+            else
+                run minikube -p "$PROFILE" image rm "$ref" || warn "could not remove $ref"
+            fi
+        done
+    else
+        note "skipped: minikube is not running and its profile is deleted in step 6"
+    fi
 
     step "Removing local files (images/*/ftinit, credentials)"
     for service in "${SERVICES[@]}"; do run rm -f "images/$service/ftinit"; done

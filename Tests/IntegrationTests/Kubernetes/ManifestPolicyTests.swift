@@ -24,8 +24,10 @@ extension Integration {
         /// The data each pod keeps across crashes, deletions and rollouts.
         static let dataDirectories = [
             "mysql": "/var/lib/mysql", "influxdb": "/var/lib/influxdb", "ftps": "/home", "grafana": "/var/lib/grafana",
+            "wordpress": "/var/www/wordpress/wp-content/uploads",
         ]
-        static let recreated: Set<String> = ["mysql", "influxdb", "ftps", "grafana"]
+        /// Every Deployment has a ReadWriteOnce volume (data or identity): one pod at a time.
+        static let recreated: Set<String> = Set(services)
 
         /// docs/images.md: the secret variables (keys of the Secret setup.sh creates) ...
         static let secretKeys: Set<String> = [
@@ -144,6 +146,14 @@ extension Integration {
             #expect(requested == Array(repeating: "172.18.0.42", count: 5))
             #expect(objects.first { $0.string("kind") == "IPAddressPool" }?.strings("spec.addresses") == ["172.18.0.42/32"])
             #expect(!objects.contains { $0.string("metadata.name") == "ft-services-lb-ip" }, "lb-ip.yaml is local-config, never applied")
+            // A pod reads LB_IP once, at boot: a re-run with another address must replace it,
+            // so its template names the address (issue 13: stale pods after a new --lb-ip).
+            for deployment in objects where deployment.string("kind") == "Deployment" {
+                let name = deployment.string("metadata.name")
+                let readsAddress = deployment.array("spec.template.spec.containers").contains { $0.array("env").contains { $0.string("name") == "LB_IP" } }
+                let recorded = deployment.string("spec.template.metadata.annotations.ft-services\\.local/lb-ip")
+                #expect(recorded == (readsAddress ? "172.18.0.42" : ""), "\(name): pod template records LB IP '\(recorded)'")
+            }
         }
 
         @Test func databasesAreClusterIPOnly() throws {
@@ -163,6 +173,13 @@ extension Integration {
                 let name = service.string("metadata.name")
                 #expect(["ClusterIP", "LoadBalancer"].contains(service.string("spec.type")), "\(name): no NodePort")
                 #expect(service.array("spec.ports").allSatisfy { $0["nodePort"] == nil }, "\(name): no fixed nodePort")
+                // A LoadBalancer Service gets a NodePort per port unless told not to
+                // (allocateLoadBalancerNodePorts defaults to true): <node-ip>:3xxxx would be a
+                // second way in.
+                if service.string("spec.type") == "LoadBalancer" {
+                    #expect(service.dictionary("spec")["allocateLoadBalancerNodePorts"] as? Bool == false,
+                            "\(name): allocateLoadBalancerNodePorts must be false, or every port is also a NodePort")
+                }
             }
             for deployment in objects where deployment.string("kind") == "Deployment" {
                 let pod = deployment.dictionary("spec.template.spec")
@@ -321,6 +338,34 @@ extension Integration {
             }
         }
 
+        /// What makes a server the same server to its clients must outlive the container
+        /// (issue 13): the TLS pair of every image with `[tls]` and nginx's SSH host keys are on
+        /// a PersistentVolumeClaim, where ftinit and ssh-hostkeys.sh find and keep them; the
+        /// WordPress salts derive from the Secret's WP_AUTH_SALT_SEED, which is not optional.
+        @Test func identitiesOutliveTheContainer() throws {
+            let objects = try Self.render()
+            var kept: [String: [String]] = [:]
+            for name in Self.services {
+                if let cert = try Self.tlsCertificatePath(name) {
+                    kept[name, default: []].append((cert as NSString).deletingLastPathComponent)
+                }
+            }
+            #expect(Set(kept.keys) == ["nginx", "wordpress", "phpmyadmin", "ftps"], "the images with [tls]: \(kept.keys.sorted())")
+            kept["nginx", default: []].append(try Self.sshHostKeyDirectory())
+            for (name, directories) in kept {
+                let deployment = try #require(objects.first { $0.string("kind") == "Deployment" && $0.string("metadata.name") == name })
+                let mounts = try Self.persistentMounts(deployment)
+                for directory in directories {
+                    #expect(mounts.contains { directory == $0 || directory.hasPrefix($0 + "/") },
+                            "\(name): \(directory) is not on a PersistentVolumeClaim (mounted: \(mounts.sorted())): a new container makes a new identity")
+                }
+            }
+            let wordpress = try #require(objects.first { $0.string("kind") == "Deployment" && $0.string("metadata.name") == "wordpress" })
+            let seed = try #require(wordpress.array("spec.template.spec.containers")[0].array("env").first { $0.string("name") == "WP_AUTH_SALT_SEED" })
+            #expect(seed.string("valueFrom.secretKeyRef.key") == "WP_AUTH_SALT_SEED")
+            #expect(seed.dictionary("valueFrom.secretKeyRef")["optional"] == nil, "WP_AUTH_SALT_SEED optional: salts would change at every restart")
+        }
+
         // MARK: secrets stay out of git
 
         /// Nothing under srcs/ or images/ assigns a literal to a password or secret: every such
@@ -389,18 +434,43 @@ extension Integration {
             return ports
         }
 
-        /// ftinit's total stop budget for image NAME: `[init] stop-timeout` (seconds), default 25 s.
-        static func stopBudgetSeconds(_ image: String) throws -> Int {
+        /// The mountPaths of `deployment`'s container that are PersistentVolumeClaims.
+        static func persistentMounts(_ deployment: [String: Any]) throws -> Set<String> {
+            let claims = Set(deployment.array("spec.template.spec.volumes")
+                .filter { !$0.string("persistentVolumeClaim.claimName").isEmpty }.map { $0.string("name") })
+            let container = try #require(deployment.array("spec.template.spec.containers").first)
+            return Set(container.array("volumeMounts").filter { claims.contains($0.string("name")) }.map { $0.string("mountPath") })
+        }
+
+        /// Image NAME's `[tls] cert` path as the image sees it (FT_ROOT empty), nil without `[tls]`.
+        static func tlsCertificatePath(_ image: String) throws -> String? {
+            try configValue(image, section: "[tls]", key: "cert").map { $0.replacingOccurrences(of: "${FT_ROOT:-}", with: "") }
+        }
+
+        /// The directory nginx's ssh-hostkeys task writes the host keys to (its last argument).
+        static func sshHostKeyDirectory() throws -> String {
+            let run = try #require(try configValue("nginx", section: "[task ssh-hostkeys]", key: "run"))
+            return String(run.split(separator: " ").last ?? "").replacingOccurrences(of: "${FT_ROOT:-}", with: "")
+        }
+
+        /// `key = value` of `section` in images/IMAGE/ftinit.conf.
+        static func configValue(_ image: String, section wanted: String, key: String) throws -> String? {
             let config = try String(contentsOfFile: "\(ImageUnderTest.folder(image))/ftinit.conf", encoding: .utf8)
             var section = ""
             for line in config.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 if line.hasPrefix("[") { section = line; continue }
-                if section == "[init]", line.hasPrefix("stop-timeout"), let value = line.split(separator: "=").last {
-                    let text = value.trimmingCharacters(in: .whitespaces)
-                    if text.hasSuffix("m"), let minutes = Int(text.dropLast()) { return minutes * 60 }
-                    if text.hasSuffix("s"), let seconds = Int(text.dropLast()) { return seconds }
-                }
+                guard section == wanted, let eq = line.firstIndex(of: "="),
+                      line[..<eq].trimmingCharacters(in: .whitespaces) == key else { continue }
+                return line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             }
+            return nil
+        }
+
+        /// ftinit's total stop budget for image NAME: `[init] stop-timeout` (seconds), default 25 s.
+        static func stopBudgetSeconds(_ image: String) throws -> Int {
+            guard let text = try configValue(image, section: "[init]", key: "stop-timeout") else { return 25 }
+            if text.hasSuffix("m"), let minutes = Int(text.dropLast()) { return minutes * 60 }
+            if text.hasSuffix("s"), let seconds = Int(text.dropLast()) { return seconds }
             return 25
         }
 

@@ -30,44 +30,63 @@ extension Integration {
         static let readOnlyCalls = ["docker info", "swift --version", "pkg-config --exists openssl",
                                     "pkg-config --modversion openssl", "kubectl version", "minikube version"]
 
-        /// One POSIX sh script behind every fake name: logs `name argv...` to $FAKE_LOG.
-        static let fake = """
-            #!/bin/sh
-            name=$(basename "$0")
-            echo "$name $*" >>"$FAKE_LOG"
-            case "$name $1" in
-                "minikube ip") echo 192.168.49.2 ;;
-                "minikube version") echo "minikube version: v1.36.0" ;;
-                "minikube status") echo "Running/Running" ;;
-                "kubectl version") echo "Client Version: v1.33.0" ;;
-                "docker info") echo "Server Version: 27.0.0" ;;
-                "swift --version") echo "Swift version 6.3 (swift-6.3-RELEASE)"; echo "Target: x86_64-unknown-linux-gnu" ;;
-                "pkg-config --modversion") echo 3.0.15 ;;
-            esac
-            exit 0
-
-            """
+        /// One POSIX sh script behind every fake name (Fakes/cluster-tool): logs `name argv...`
+        /// to $FAKE_LOG and answers as a cluster and a build host would.
+        static var fakeTool: String {
+            FTInitBinary.packageRoot.appendingPathComponent("Tests/IntegrationTests/Kubernetes/Fakes/cluster-tool").path
+        }
 
         /// A scratch dir with `fakes/` holding the fakes named in `names`, and `home/`.
         static func sandbox(fakes names: [String] = ["minikube", "kubectl", "docker", "swift", "pkg-config"]) throws -> Scratch {
             let scratch = try Scratch()
             try FileManager.default.createDirectory(atPath: scratch.file("fakes"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: scratch.file("home"), withIntermediateDirectories: true)
-            let fake = try scratch.write("fake.sh", Self.fake, mode: 0o755)
             for name in names {
-                try FileManager.default.createSymbolicLink(atPath: scratch.file("fakes/\(name)"), withDestinationPath: fake)
+                try FileManager.default.createSymbolicLink(atPath: scratch.file("fakes/\(name)"), withDestinationPath: Self.fakeTool)
             }
             return scratch
         }
 
-        /// setup.sh with the fakes first on PATH, HOME in the scratch dir.
-        static func run(_ arguments: [String], in scratch: Scratch, path: String? = nil) throws -> ToolResult {
-            try Tool.run([script] + arguments, environment: [
+        /// setup.sh with the fakes first on PATH, HOME in the scratch dir. `script`: the
+        /// setup.sh to run (the repository's, or a copy's for runs that write); `prefix`: what
+        /// runs it (`ip netns exec NAME`).
+        static func run(_ arguments: [String], in scratch: Scratch, path: String? = nil, script: String = Self.script,
+                        environment: [String: String] = [:], prefix: [String] = [], timeout: Duration = .seconds(60)) throws -> ToolResult {
+            var env = [
                 "PATH": path ?? "\(scratch.file("fakes")):/usr/local/bin:/usr/bin:/bin",
                 "HOME": scratch.file("home"),
                 "FAKE_LOG": scratch.file("calls.log"),
+                "FAKE_IMAGES": scratch.file("images.list"),
                 "LB_IP": "", "MINIKUBE_DRIVER": "", "FT_SERVICES_CREDENTIALS": "",
-            ])
+            ]
+            env.merge(environment) { _, new in new }
+            return try Tool.run(prefix + [script] + arguments, environment: env, timeout: timeout)
+        }
+
+        /// A copy of what setup.sh reads (itself, srcs/, images/ without built binaries, the
+        /// builder's Dockerfile) in `scratch/repo`, for runs that are not dry: they write
+        /// images/*/ftinit and build directories there, never in the repository.
+        static func repositoryCopy(in scratch: Scratch) throws -> String {
+            let root = FTInitBinary.packageRoot.path
+            let copy = scratch.file("repo")
+            try FileManager.default.createDirectory(atPath: "\(copy)/scripts", withIntermediateDirectories: true)
+            for item in ["setup.sh", "srcs", "images", "scripts/ftinit-builder.Dockerfile"] {
+                try FileManager.default.copyItem(atPath: "\(root)/\(item)", toPath: "\(copy)/\(item)")
+            }
+            for image in Self.services {
+                try? FileManager.default.removeItem(atPath: "\(copy)/images/\(image)/ftinit")
+            }
+            return copy
+        }
+
+        /// The fakes of a run that is not dry: the cluster (minikube, kubectl rendering with the
+        /// real kubectl), docker, the host toolchain (make, swift, pkg-config) and `uname`.
+        static let clusterFakes = ["minikube", "kubectl", "docker", "make", "swift", "pkg-config", "uname"]
+
+        /// The environment a fake cluster run needs besides `run`'s.
+        static func clusterEnvironment(_ extra: [String: String] = [:]) throws -> [String: String] {
+            let kubectl = try #require(Prerequisites.which("kubectl"), "the real kubectl renders srcs/")
+            return ["REAL_KUBECTL": kubectl, "ROLLOUT_TIMEOUT": "30s"].merging(extra) { _, new in new }
         }
 
         /// The titles of the `==> [N/M] title` lines, and checks their numbering.
@@ -142,8 +161,9 @@ extension Integration {
                 "kubectl --context minikube -n metallb-system rollout status deployment/controller",
                 "make ftinit",
             ]
+            expected.insert("kubectl --context minikube -n metallb-system patch daemonset speaker --type=json -p '[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"--ignore-exclude-lb\"}]'", at: 4)
             expected += Self.services.map { "install -m 0755 .build/ftinit images/\($0)/ftinit" }
-            expected += Self.services.map { "minikube -p minikube image build -t \($0):ft-services images/\($0)" }
+            expected += Self.services.map { "minikube -p minikube image build -t \($0):ft-services-" }
             expected += ["kubectl create secret generic ft-services-secrets -n ft-services",
                          "kubectl create configmap ft-services-config -n ft-services",
                          "kubectl kustomize"]
@@ -185,7 +205,7 @@ extension Integration {
             #expect(steps.count == 10 && steps[1] == "Using kubectl context lab", "\(steps)")
             let commands = Self.commands(result.stdout)
             #expect(!commands.contains { $0.hasPrefix("minikube") }, "\(result)")
-            #expect(commands.contains("docker build -t nginx:ft-services images/nginx"), "\(result)")
+            #expect(commands.contains { $0.hasPrefix("docker build -t nginx:ft-services-") && $0.hasSuffix(" images/nginx") }, "\(result)")
             #expect(!scratch.lines("calls.log").contains { $0.hasPrefix("minikube") })
         }
 
@@ -226,16 +246,120 @@ extension Integration {
             #expect(Self.steps(result.stdout, total: 10) == ["Checking prerequisites"], "\(result)")
         }
 
-        @Test func oldSwiftAndMissingOpenSSLAreNamed() throws {
-            let scratch = try Self.sandbox(fakes: ["minikube", "kubectl", "docker"])
+        /// Neither a fitting toolchain (Swift 5.10, no OpenSSL) nor a container engine: both ways
+        /// of building ftinit are named, with what the host toolchain lacks.
+        @Test func withoutToolchainOrDockerBothWaysToBuildFtinitAreNamed() throws {
+            let scratch = try Self.sandbox(fakes: ["minikube", "kubectl"])
             defer { scratch.remove() }
             try scratch.write("fakes/swift", "#!/bin/sh\necho 'Swift version 5.10 (swift-5.10-RELEASE)'\n", mode: 0o755)
-            try scratch.write("fakes/pkg-config", "#!/bin/sh\nexit 1\n", mode: 0o755)
-            let result = try Self.run(["--dry-run"], in: scratch)
+            for tool in ["pkg-config", "docker", "podman"] {
+                try scratch.write("fakes/\(tool)", "#!/bin/sh\nexit 1\n", mode: 0o755)
+            }
+            let result = try Self.run(["--dry-run", "--driver=qemu2"], in: scratch)
             #expect(result.code == 69, "\(result)")
-            #expect(result.stderr.contains("Swift 6 or later is needed"), "\(result)")
-            #expect(result.stderr.contains("libssl-dev"), "\(result)")
-            #expect(result.stderr.contains("sudo apt-get install libssl-dev"), "\(result)")
+            for text in ["missing prerequisite: a way to build ftinit: Docker (or podman)", "Swift 6 or later (swift --version reports 5)",
+                         "libssl-dev", "https://www.swift.org/install/linux/"] {
+                #expect(result.stderr.contains(text), "\(text)\n\(result)")
+            }
+        }
+
+        /// No Swift toolchain on the host: ftinit is built in the official Swift image, for the
+        /// nodes' architecture, and that binary goes into the images (issue 13: a newcomer needs
+        /// only Docker and minikube).
+        @Test func withoutAToolchainFtinitIsBuiltInTheSwiftImage() throws {
+            let scratch = try Self.sandbox(fakes: ["minikube", "kubectl", "docker"])
+            defer { scratch.remove() }
+            let result = try Self.run(["--dry-run"], in: scratch)
+            #expect(result.code == 0, "\(result)")
+            let commands = Self.commands(result.stdout)
+            #expect(commands.contains("docker build --platform linux/amd64 -t ft-services-ftinit-builder:6.3.3 - <scripts/ftinit-builder.Dockerfile"),
+                    "\(result)")
+            #expect(commands.contains { $0.hasPrefix("docker run --rm --platform linux/amd64 --user ") &&
+                                        $0.hasSuffix(" ft-services-ftinit-builder:6.3.3 make ftinit BUILD=.build-linux-amd64") }, "\(result)")
+            #expect(commands.contains("install -m 0755 .build-linux-amd64/ftinit images/nginx/ftinit"), "\(result)")
+            #expect(!commands.contains("make ftinit"), "the host toolchain was used: \(result)")
+            #expect(result.stdout.contains("no fitting toolchain here (a Swift toolchain"), "\(result)")
+            let dockerfile = try String(contentsOfFile: "\(FTInitBinary.packageRoot.path)/scripts/ftinit-builder.Dockerfile", encoding: .utf8)
+            #expect(dockerfile.contains("\nFROM swift:6.3.3-bookworm\n"), "the builder is the pinned official Swift image")
+        }
+
+        /// A host toolchain of another architecture than the nodes' (an arm64 laptop, amd64
+        /// nodes of a --context cluster): built in the Swift image for linux/amd64, under
+        /// emulation, with a warning; the images get that binary. (The run is stopped at its
+        /// last image build: only steps 1 to 6 matter here.)
+        @Test func aHostOfAnotherArchitectureBuildsFtinitForTheNodes() throws {
+            let scratch = try Self.sandbox(fakes: Self.clusterFakes)
+            defer { scratch.remove() }
+            let repo = try Self.repositoryCopy(in: scratch)
+            let result = try Self.run(["--context", "lab", "--lb-ip", "10.1.2.200"], in: scratch, script: "\(repo)/setup.sh",
+                                      environment: try Self.clusterEnvironment(["FAKE_MACHINE": "aarch64", "FAKE_BROKEN_IMAGE": "images/grafana"]))
+            #expect(result.code == 1, "\(result)")
+            let calls = scratch.lines("calls.log")
+            #expect(calls.contains("docker build --platform linux/amd64 -t ft-services-ftinit-builder:6.3.3 -"), "\(calls)")
+            #expect(calls.contains { $0.hasPrefix("docker run --rm --platform linux/amd64 ") && $0.hasSuffix("make ftinit BUILD=.build-linux-amd64") }, "\(calls)")
+            #expect(!calls.contains("make ftinit"), "the arm64 host toolchain built the amd64 nodes' ftinit")
+            #expect(result.stderr.contains("building for linux/amd64 on a arm64 host runs the compiler under emulation"), "\(result)")
+            for image in Self.services {
+                #expect(try String(contentsOfFile: "\(repo)/images/\(image)/ftinit", encoding: .utf8) == "ftinit built for linux/amd64\n", "\(image)")
+            }
+        }
+
+        /// The influxdb image exists for amd64 only: arm64 nodes are refused when the cluster is
+        /// first asked, before MetalLB or anything else is installed.
+        @Test func nodesOfAnUnsupportedArchitectureAreRefusedBeforeAnythingIsInstalled() throws {
+            let scratch = try Self.sandbox(fakes: Self.clusterFakes)
+            defer { scratch.remove() }
+            let repo = try Self.repositoryCopy(in: scratch)
+            let result = try Self.run(["--context", "lab", "--lb-ip", "10.1.2.200"], in: scratch, script: "\(repo)/setup.sh",
+                                      environment: try Self.clusterEnvironment(["FAKE_NODE_ARCH": "arm64"]))
+            #expect(result.code == 69, "\(result)")
+            #expect(result.stderr.contains("step [2/10]") && result.stderr.contains("is arm64") && result.stderr.contains("amd64 only"), "\(result)")
+            #expect(!scratch.lines("calls.log").contains { $0.contains(" apply ") || $0.hasPrefix("docker") && !$0.hasPrefix("docker info") },
+                    "something was installed or built: \(scratch.lines("calls.log"))")
+        }
+
+        /// `minikube image build` exits 0 when the build failed (minikube#12556): setup.sh stops
+        /// at that image, with the builder's own error, before anything is applied. The same run
+        /// shows step 4 giving MetalLB's speaker --ignore-exclude-lb after installing MetalLB.
+        /// (Before issue 13 setup.sh went on to apply srcs/ with the image missing.)
+        @Test func aFailingImageBuildStopsTheRunWithTheBuildersError() throws {
+            let scratch = try Self.sandbox(fakes: Self.clusterFakes)
+            defer { scratch.remove() }
+            let repo = try Self.repositoryCopy(in: scratch)
+            let result = try Self.run([], in: scratch, script: "\(repo)/setup.sh",
+                                      environment: try Self.clusterEnvironment(["FAKE_BROKEN_IMAGE": "images/mysql"]))
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stderr.contains("ERROR: failed to solve: process"), "the builder's error is not shown\n\(result)")
+            #expect(result.stderr.contains("step [6/10]") && result.stderr.contains("building image mysql:ft-services-"),
+                    "\(result)")
+            let calls = scratch.lines("calls.log")
+            #expect(!calls.contains { $0.hasPrefix("minikube -p minikube image build -t ftps:") }, "went on building after mysql")
+            #expect(!calls.contains { $0.hasPrefix("kubectl kustomize") || $0.contains("create secret") }, "went on to step 7: \(calls)")
+
+            let metallb = try #require(calls.firstIndex { $0.contains("apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/") })
+            let patch = try #require(calls.firstIndex { $0.contains("-n metallb-system patch daemonset speaker --type=json") }, "\(calls)")
+            #expect(patch > metallb && calls[patch].contains(#""value":"--ignore-exclude-lb""#), "\(calls[patch])")
+        }
+
+        /// A re-run keeps what is already right: the speaker that has the flag is not patched
+        /// again, and images whose build context did not change are not rebuilt.
+        @Test func aRerunPatchesNothingAndRebuildsNoUnchangedImage() throws {
+            let scratch = try Self.sandbox(fakes: Self.clusterFakes)
+            defer { scratch.remove() }
+            let repo = try Self.repositoryCopy(in: scratch)
+            let first = try Self.run([], in: scratch, script: "\(repo)/setup.sh",
+                                     environment: try Self.clusterEnvironment(["FAKE_BROKEN_IMAGE": "images/grafana"]))
+            #expect(first.code == 1, "\(first)")
+            #expect(scratch.lines("images.list").count == 6, "\(scratch.lines("images.list"))")
+            try FileManager.default.removeItem(atPath: scratch.file("calls.log"))
+            let second = try Self.run([], in: scratch, script: "\(repo)/setup.sh",
+                                      environment: try Self.clusterEnvironment(["FAKE_BROKEN_IMAGE": "images/grafana",
+                                                                                "FAKE_SPEAKER_ARGS": #"["--port=7472","--log-level=info","--ignore-exclude-lb"]"#]))
+            #expect(second.code == 1, "\(second)")
+            let builds = scratch.lines("calls.log").filter { $0.contains(" image build ") }
+            #expect(builds.count == 1 && builds[0].contains("-t grafana:"), "rebuilt: \(builds)")
+            #expect(second.stdout.contains("nginx:ft-services-") && second.stdout.contains("unchanged, already built"), "\(second)")
+            #expect(!scratch.lines("calls.log").contains { $0.contains("patch daemonset speaker") }, "patched again")
         }
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// setup.sh's step 9 from the host's side: after the rollouts it must reach every public port
+/// on the LB IP, as a browser and the FTP and SSH clients would, and fail naming the ports that
+/// do not answer, with the likely causes (issue 13: "done" was printed when nothing answered).
+/// The cluster is faked (SetupScript's fakes); the ports are real listeners
+/// (Fakes/public_ports.py) on the loopback of a network namespace of the test's own, where
+/// setup.sh runs with --lb-ip 127.0.0.1.
+extension Integration {
+    @Suite(.requires(.root, .tools(["ip", "python3", "curl", "openssl", "kubectl"]), what: "setup.sh reachability tests"))
+    struct SetupReachability {
+        static let allPorts = ["80:http", "443:https", "5050:https", "5000:https", "3000:http", "21:ftp", "22:ssh"]
+
+        /// setup.sh run to its end against the fakes, inside `network`, with listeners on `ports`.
+        static func runSetup(listening ports: [String]) throws -> (result: ToolResult, scratch: Scratch) {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let scratch = try SetupScript.sandbox(fakes: SetupScript.clusterFakes)
+            let cert = scratch.file("cert.pem"), key = scratch.file("key.pem")
+            try OpenSSL.makeSelfSigned(cert: cert, key: key, days: 1, names: ["localhost"])
+            let script = try String(contentsOfFile: FTInitBinary.packageRoot.appendingPathComponent(
+                "Tests/IntegrationTests/Kubernetes/Fakes/public_ports.py").path, encoding: .utf8)
+            let ip = try #require(Prerequisites.which("ip"))
+            let listeners = try SpawnedProcess.pythonServer(script, ["127.0.0.1", cert, key] + ports,
+                                                            prefix: [ip, "netns", "exec", network.name], name: "public_ports.py")
+            defer { listeners.killAndWait() }
+            let repo = try SetupScript.repositoryCopy(in: scratch)
+            let result = try SetupScript.run(["--lb-ip", "127.0.0.1"], in: scratch, script: "\(repo)/setup.sh",
+                                             environment: try SetupScript.clusterEnvironment(["FAKE_LB_IP": "127.0.0.1", "REACH_TIMEOUT": "4"]),
+                                             prefix: ["ip", "netns", "exec", network.name], timeout: .seconds(120))
+            return (result, scratch)
+        }
+
+        @Test func everyPublicPortAnsweringEndsTheRunWithTheSummary() throws {
+            let (result, scratch) = try Self.runSetup(listening: Self.allPorts)
+            defer { scratch.remove() }
+            #expect(result.code == 0, "\(result)")
+            #expect(result.stdout.contains("ports 80 443 5050 5000 3000 21 22 answer on 127.0.0.1"), "\(result)")
+            #expect(result.stdout.contains("ft_services is up. LoadBalancer IP: 127.0.0.1"), "\(result)")
+        }
+
+        /// Before issue 13 this run printed "ft_services is up" and exited 0.
+        @Test func aSilentPortFailsStepNineWithItsNameAndTheLikelyCauses() throws {
+            let (result, scratch) = try Self.runSetup(listening: Self.allPorts.filter { !["5000:https", "22:ssh"].contains($0) })
+            defer { scratch.remove() }
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stderr.contains("not reachable on 127.0.0.1 from this host: 5000 (https: no answer) 22 (no SSH banner)"), "\(result)")
+            #expect(result.stderr.contains("step [9/10]"), "\(result)")
+            for cause in ["node.kubernetes.io/exclude-from-external-load-balancers", "--ignore-exclude-lb", "Docker Desktop", "rootless"] {
+                #expect(result.stderr.contains(cause), "the likely cause \(cause) is not named\n\(result)")
+            }
+            #expect(!result.stdout.contains("ft_services is up"), "\(result)")
+        }
+    }
+}
