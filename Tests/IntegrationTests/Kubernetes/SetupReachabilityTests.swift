@@ -38,6 +38,14 @@ extension Integration {
             #expect(result.code == 0, "\(result)")
             #expect(result.stdout.contains("ports 80 443 5050 5000 3000 21 22 answer on 127.0.0.1"), "\(result)")
             #expect(result.stdout.contains("ft_services is up. LoadBalancer IP: 127.0.0.1"), "\(result)")
+            // The Secret's keys, made on a first run: the WordPress salts' seed among them, so
+            // that every wordpress pod derives the same salts (issue 13).
+            let credentials = try #require(scratch.read("home/.config/ft-services/credentials-minikube"))
+            let keys = Dictionary(uniqueKeysWithValues: credentials.split(separator: "\n").map {
+                (String($0.prefix { $0 != "=" }), String($0.drop { $0 != "=" }.dropFirst()))
+            })
+            #expect(Set(keys.keys) == ManifestPolicy.secretKeys, "the Secret's keys differ from what the Deployments read: \(keys.keys.sorted())")
+            #expect(keys["WP_AUTH_SALT_SEED"]?.count == 48, "no WP_AUTH_SALT_SEED of 48 characters")
         }
 
         /// Before issue 13 this run printed "ft_services is up" and exited 0.
