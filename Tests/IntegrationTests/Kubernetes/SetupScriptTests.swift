@@ -79,6 +79,20 @@ extension Integration {
             return copy
         }
 
+        /// A PATH of the fakes, then `system/`: links to every program of the system's PATH
+        /// but `excluded`, so that one installed on this machine cannot hide a missing tool.
+        static func systemPath(in scratch: Scratch, without excluded: Set<String>) throws -> String {
+            let system = scratch.file("system")
+            try FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)
+            for directory in ["/bin", "/usr/bin", "/usr/local/bin"] {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                where !excluded.contains(name) && !FileManager.default.fileExists(atPath: "\(system)/\(name)") {
+                    try FileManager.default.createSymbolicLink(atPath: "\(system)/\(name)", withDestinationPath: "\(directory)/\(name)")
+                }
+            }
+            return "\(scratch.file("fakes")):\(system)"
+        }
+
         /// The fakes of a run that is not dry: the cluster (minikube, kubectl rendering with the
         /// real kubectl), docker, the host toolchain (make, swift, pkg-config) and `uname`.
         static let clusterFakes = ["minikube", "kubectl", "docker", "make", "swift", "pkg-config", "uname"]
@@ -226,18 +240,12 @@ extension Integration {
             }
         }
 
-        /// PATH holds the fakes without minikube and links to the few system tools setup.sh needs
-        /// before its prerequisite check, so a minikube installed on this machine cannot hide.
+        /// PATH holds the fakes without minikube and the system's tools without it, so a
+        /// minikube installed on this machine cannot hide.
         @Test func missingMinikubeIsNamedWithHowToInstall() throws {
             let scratch = try Self.sandbox(fakes: ["kubectl", "docker", "swift", "pkg-config"])
             defer { scratch.remove() }
-            try FileManager.default.createDirectory(atPath: scratch.file("system"), withIntermediateDirectories: true)
-            for tool in ["bash", "dirname", "uname", "sed", "head", "make", "strip", "file", "basename"] {
-                if let found = Prerequisites.which(tool) {
-                    try FileManager.default.createSymbolicLink(atPath: scratch.file("system/\(tool)"), withDestinationPath: found)
-                }
-            }
-            let result = try Self.run(["--dry-run"], in: scratch, path: "\(scratch.file("fakes")):\(scratch.file("system"))")
+            let result = try Self.run(["--dry-run"], in: scratch, path: try Self.systemPath(in: scratch, without: ["minikube"]))
             #expect(result.code == 69, "\(result)")
             #expect(result.stderr.contains("missing prerequisite: minikube: not found on PATH"), "\(result)")
             #expect(result.stderr.contains("https://minikube.sigs.k8s.io/docs/start/"), "\(result)")
@@ -339,6 +347,50 @@ extension Integration {
             let metallb = try #require(calls.firstIndex { $0.contains("apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/") })
             let patch = try #require(calls.firstIndex { $0.contains("-n metallb-system patch daemonset speaker --type=json") }, "\(calls)")
             #expect(patch > metallb && calls[patch].contains(#""value":"--ignore-exclude-lb""#), "\(calls[patch])")
+        }
+
+        /// Without kubectl on PATH, minikube's own (`minikube kubectl --`, the cluster's version)
+        /// runs every kubectl command, kustomize included.
+        @Test func withoutKubectlMinikubesOwnIsUsed() throws {
+            let scratch = try Self.sandbox(fakes: ["minikube", "docker", "swift", "pkg-config"])
+            defer { scratch.remove() }
+            let result = try Self.run(["--dry-run"], in: scratch, path: try Self.systemPath(in: scratch, without: ["kubectl"]))
+            #expect(result.code == 0, "\(result)")
+            #expect(result.stdout.contains("kubectl: minikube -p minikube kubectl --"), "\(result)")
+            let commands = Self.commands(result.stdout)
+            #expect(commands.contains("minikube -p minikube kubectl -- --context minikube apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/config/manifests/metallb-native.yaml"), "\(result)")
+            #expect(commands.contains { $0.contains("&& minikube -p minikube kubectl -- kustomize \"$work\"") }, "\(result)")
+            #expect(!commands.contains { $0.hasPrefix("kubectl ") || $0.contains("| kubectl ") }, "a bare kubectl: \(commands)")
+        }
+
+        /// setup.sh says plainly where it runs: Linux; macOS with a warning about the
+        /// unreachable node network; nothing else (exit 69 in step 1).
+        @Test(arguments: [("Darwin", 0), ("MINGW64_NT-10.0", 69), ("FreeBSD", 69)])
+        func theHostOSIsCheckedFirst(os: String, code: Int32) throws {
+            let scratch = try Self.sandbox(fakes: ["minikube", "kubectl", "docker", "swift", "pkg-config", "uname"])
+            defer { scratch.remove() }
+            let result = try Self.run(["--dry-run"], in: scratch, environment: ["FAKE_OS": os])
+            #expect(result.code == code, "\(result)")
+            if code == 0 {
+                #expect(result.stderr.contains("on macOS the minikube node's network (and so the LB IP) is not reachable"), "\(result)")
+                #expect(result.stdout.contains("in the container image swift:6.3.3-bookworm"), "a macOS toolchain cannot build the Linux binary: \(result)")
+            } else {
+                #expect(result.stderr.contains("this host is \(os): setup.sh supports Linux (amd64, arm64), and macOS with a VM driver"), "\(result)")
+            }
+        }
+
+        /// Rollouts that take a while are not silent: every slice says what the pod is doing.
+        @Test func aSlowRolloutReportsWhatItWaitsFor() throws {
+            let scratch = try Self.sandbox(fakes: Self.clusterFakes)
+            defer { scratch.remove() }
+            let repo = try Self.repositoryCopy(in: scratch)
+            let result = try Self.run(["--lb-ip", "127.0.0.1"], in: scratch, script: "\(repo)/setup.sh",
+                                      environment: try Self.clusterEnvironment(["FAKE_ROLLOUT_WAITS": "2", "FAKE_LB_IP": "127.0.0.1",
+                                                                                "REACH_TIMEOUT": "0"]))
+            #expect(result.stdout.contains("[1/7] deployment/nginx (up to 30s)"), "\(result)")
+            #expect(result.stdout.contains("s: nginx-7d9f: Running, ready=false, restarts=0"), "\(result)")
+            #expect(result.stdout.contains("    ready after "), "\(result)")
+            #expect(result.stdout.contains("[1/7] nginx:ft-services-") && result.stdout.contains("(started "), "\(result)")
         }
 
         /// A re-run keeps what is already right: the speaker that has the flag is not patched
