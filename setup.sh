@@ -20,7 +20,7 @@ readonly SECRET_NAME=ft-services-secrets
 readonly CONFIGMAP_NAME=ft-services-config
 readonly SECRET_KEYS=(MYSQL_ROOT_PASSWORD WP_DB_PASSWORD WP_ADMIN_PASSWORD WP_USERS_PASSWORD
     PMA_BLOWFISH_SECRET SSH_PASSWORD FTP_PASSWORD INFLUXDB_ADMIN_PASSWORD INFLUXDB_METRICS_PASSWORD
-    GRAFANA_ADMIN_PASSWORD WP_AUTH_SALT_SEED)
+    GRAFANA_ADMIN_PASSWORD GRAFANA_SECRET_KEY WP_AUTH_SALT_SEED)
 readonly PART_OF=app.kubernetes.io/part-of=ft-services
 readonly METALLB_VERSION=v0.14.9
 # The official Swift image ftinit is built in when the host has no fitting toolchain.
@@ -727,7 +727,7 @@ create_secrets() {
     for key in "${SECRET_KEYS[@]}"; do
         if [[ -z ${values[$key]:-} ]]; then
             case $key in
-                PMA_BLOWFISH_SECRET) values[$key]=$(random_secret 32) ;;
+                PMA_BLOWFISH_SECRET | GRAFANA_SECRET_KEY) values[$key]=$(random_secret 32) ;;
                 WP_AUTH_SALT_SEED) values[$key]=$(random_secret 48) ;;
                 *) values[$key]=$(random_secret 24) ;;
             esac

@@ -10,14 +10,14 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import FTINIT, TABLE_HEADER, summary, time_command  # noqa: E402
+from common import FTINIT, TABLE_HEADER, shown, summary, time_command  # noqa: E402
 
 RUNS = {"ec-p256": 200, "rsa2048": 30, "rsa3072": 10}
 
 
 def main():
     work = tempfile.mkdtemp(prefix="ftinit-bench-cert-")
-    print(f"ftinit: {FTINIT}\n")
+    print(f"ftinit: {shown(FTINIT)}\n")
     print(TABLE_HEADER)
     baseline = time_command([FTINIT, "version"], 200)
     print(summary("process start (`ftinit version`)", baseline))

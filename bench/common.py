@@ -8,6 +8,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FTINIT = os.environ.get("FTINIT_BIN", os.path.join(ROOT, ".build", "release", "ftinit"))
 
 
+def shown(path):
+    """path as the printed figures name it: relative to the repository when inside it
+    (`.build/release/ftinit`), so no machine's checkout directory lands in docs/BENCHMARKS.md."""
+    relative = os.path.relpath(os.path.abspath(path), ROOT)
+    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+
+
 def time_command(argv, runs, env=None, check=True):
     """Runs argv `runs` times; returns the wall-clock durations in milliseconds."""
     durations = []

@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import FTINIT  # noqa: E402
+from common import FTINIT, shown  # noqa: E402
 
 SERVICES = 7
 HTTP_SERVERS = 4
@@ -255,7 +255,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     mode = "PID 1 of its own PID namespace" if as_pid1 else "plain child (not PID 1)"
-    print(f"ftinit: {FTINIT}; {mode}; {SERVICES} services ({HTTP_SERVERS} python http servers with http checks, "
+    print(f"ftinit: {shown(FTINIT)}; {mode}; {SERVICES} services ({HTTP_SERVERS} python http servers with http checks, "
           f"{SERVICES - HTTP_SERVERS} sleep loops with tcp checks, every 10 s); {arguments.seconds:g} s measured per run, "
           f"from all healthy to the end")
     print(f"metrics: interval 10s to influxd on 127.0.0.1; {stored} points stored; "

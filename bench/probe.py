@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import FTINIT, TABLE_HEADER, summary, time_command  # noqa: E402
+from common import FTINIT, TABLE_HEADER, shown, summary, time_command  # noqa: E402
 
 RUNS = 1000
 
@@ -74,7 +74,7 @@ def main():
             if time.time() > deadline:
                 raise SystemExit("ftinit did not become healthy within 10 s")
             time.sleep(0.1)
-        print(f"ftinit: {FTINIT}; nginx on 127.0.0.1:{port}; {RUNS} runs each\n")
+        print(f"ftinit: {shown(FTINIT)}; nginx on 127.0.0.1:{port}; {RUNS} runs each\n")
         print(TABLE_HEADER)
         print(summary("`ftinit probe`", time_command(probe, RUNS)))
         print(summary("`pgrep -x nginx`", time_command(["pgrep", "-x", "nginx"], RUNS)))

@@ -9,7 +9,9 @@ import Musl
 
 /// images/ftps run with Debian's vsftpd: FTP_USER uploads and downloads over explicit TLS (the
 /// bytes come back unchanged, passive ports in 30000–30004 at LB_IP), a plain-FTP login is
-/// refused, and a dead daemon ends the image.
+/// refused, and a dead daemon ends the image. Every login goes through the image's own PAM
+/// service (images/ftps/vsftpd.pam as /etc/pam.d/vsftpd), laid over this machine's /etc/pam.d in
+/// the image's private mount namespace only.
 extension Integration {
     @Suite(.requires(.root, .pidNamespaces, .tools(["ip", "unshare", "vsftpd", "useradd", "userdel", "chpasswd", "mkfifo", "cat",
                                                    "curl"]),
@@ -25,7 +27,32 @@ extension Integration {
 
         static func boot(_ root: Scratch, network: ImageNetwork, environment: [String: String],
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            try ImageUnderTest.boot("ftps", network: network, root: root, environment: environment, sourceLocation: sourceLocation)
+            let pam = try pamDirectory(in: root, vsftpdService: String(contentsOfFile: imageFile("vsftpd.pam"), encoding: .utf8))
+            return try ImageUnderTest.boot("ftps", network: network, root: root, environment: environment,
+                                           bindMounts: [pam: "/etc/pam.d"], sourceLocation: sourceLocation)
+        }
+
+        static func imageFile(_ name: String) -> String { "\(ImageUnderTest.folder("ftps"))/\(name)" }
+
+        /// The /etc/pam.d the image's processes see: this machine's service files (ftp-user.sh's
+        /// chpasswd reads its own), but for `vsftpd`, which is `vsftpdService` (or absent when
+        /// nil), and with no fallback service `other`, so that vsftpd can only log anyone in
+        /// through the file named by its pam_service_name. Made under `root` (removed with it);
+        /// bind-mounted over /etc/pam.d in the image's mount namespace, never written to the host's.
+        static func pamDirectory(in root: Scratch, vsftpdService: String?) throws -> String {
+            let directory = root.file("pam.d")
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: "/etc/pam.d") where !["other", "vsftpd"].contains(name) {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: "/etc/pam.d/\(name)", isDirectory: &isDirectory), !isDirectory.boolValue,
+                      let contents = FileManager.default.contents(atPath: "/etc/pam.d/\(name)") else { continue }
+                try contents.write(to: URL(fileURLWithPath: "\(directory)/\(name)"))
+            }
+            if let vsftpdService {
+                try vsftpdService.write(toFile: "\(directory)/vsftpd", atomically: false, encoding: .utf8)
+            }
+            chmod(directory, 0o755)
+            return directory
         }
 
         /// curl inside the network, FTP over explicit TLS required (`--ssl-reqd`), the image's
@@ -109,6 +136,70 @@ extension Integration {
             // The same login over TLS works (so the refusals above are about TLS and anonymity).
             let tls = try Self.ftps(["ftp://127.0.0.1/"], user: user, root: root, network: network)
             #expect(tls.succeeded, "\(tls)\(ftps.report)")
+        }
+
+        /// Alpine's vsftpd is built with PAM and its package ships no /etc/pam.d/vsftpd: the image
+        /// ships its own, in the form libpam reads (`type control module [arguments]`, bare module
+        /// names that libpam looks up in its own module directory, /usr/lib/security on Alpine),
+        /// under the name vsftpd.conf asks for.
+        @Test func theImageShipsVsftpdsPAMServiceUnderTheNameVsftpdAsksFor() throws {
+            let text = try String(contentsOfFile: Self.imageFile("vsftpd.pam"), encoding: .utf8)
+            var modulesByType: [String: [String]] = [:]
+            for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                if line.isEmpty || line.hasPrefix("#") { continue }
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                #expect(fields.count >= 3, "vsftpd.pam:\(number + 1): not `type control module [arguments]`: \(line)")
+                guard fields.count >= 3 else { continue }
+                let type = fields[0].hasPrefix("-") ? String(fields[0].dropFirst()) : fields[0]
+                #expect(["auth", "account", "password", "session"].contains(type), "vsftpd.pam:\(number + 1): type \(fields[0])")
+                #expect(["required", "requisite", "sufficient", "optional"].contains(fields[1]) || fields[1].hasPrefix("["),
+                        "vsftpd.pam:\(number + 1): control \(fields[1]) (include/substack would depend on other files)")
+                #expect(fields[2].hasSuffix(".so") && !fields[2].contains("/"),
+                        "vsftpd.pam:\(number + 1): module \(fields[2]) is not a bare module name")
+                modulesByType[type, default: []].append(fields[2])
+            }
+            #expect(modulesByType["auth"]?.contains("pam_unix.so") == true, "no `auth ... pam_unix.so`: \(modulesByType)")
+            #expect(modulesByType["account"]?.contains("pam_unix.so") == true, "no `account ... pam_unix.so`: \(modulesByType)")
+
+            // The Dockerfile puts it at /etc/pam.d/NAME, NAME being vsftpd.conf's pam_service_name.
+            let dockerfile = try String(contentsOfFile: Self.imageFile("Dockerfile"), encoding: .utf8)
+            let copy = try #require(dockerfile.firstMatch(of: /\nCOPY vsftpd\.pam \/etc\/pam\.d\/(\S+)\n/),
+                                    "images/ftps/Dockerfile does not COPY vsftpd.pam into /etc/pam.d")
+            let template = try String(contentsOfFile: Self.imageFile("vsftpd.conf.tmpl"), encoding: .utf8)
+            let service = try #require(template.firstMatch(of: /\npam_service_name=(\S+)\n/), "no pam_service_name in vsftpd.conf.tmpl")
+            #expect(copy.output.1 == service.output.1, "COPY to /etc/pam.d/\(copy.output.1), pam_service_name=\(service.output.1)")
+        }
+
+        /// A real PAM login through that file: Debian's vsftpd and libpam, with /etc/pam.d holding
+        /// the image's vsftpd service and no fallback `other`. The right password passes, a wrong
+        /// one is refused; without the file (the control) the right password is refused too, so
+        /// the passing login really went through the image's service.
+        @Test func loginsGoThroughTheImagesPAMService() throws {
+            let network = try ImageNetwork()
+            defer { network.remove() }
+            let shippedService = try String(contentsOfFile: Self.imageFile("vsftpd.pam"), encoding: .utf8)
+            for shipped in [true, false] {
+                let root = try Scratch()
+                defer { root.remove() }
+                let user = try ImageSystemUser(prefix: "ftftp")
+                defer { user.remove() }
+                let pam = try Self.pamDirectory(in: root, vsftpdService: shipped ? shippedService : nil)
+                let ftps = try ImageUnderTest.boot("ftps", network: network, root: root, environment: Self.environment(user: user),
+                                                   bindMounts: [pam: "/etc/pam.d"])
+                defer { ftps.stop() }
+                let login = try Self.ftps(["ftp://127.0.0.1/"], user: user, root: root, network: network)
+                if shipped {
+                    #expect(login.succeeded, "the image's PAM service refused the right password: \(login)\(ftps.report)")
+                    let wrong = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert",
+                                                 root.file("etc/ssl/ft/cert.pem"), "--user", "\(user.name):not-the-password",
+                                                 "ftp://127.0.0.1/"])
+                    #expect(wrong.code == 67, "a wrong password: \(wrong)")
+                } else {
+                    #expect(login.code == 67,
+                            "logged in with no /etc/pam.d/vsftpd nor other: PAM was not consulted? \(login)\(ftps.report)")
+                }
+            }
         }
 
         @Test func killingEachDaemonEndsTheImage() throws {

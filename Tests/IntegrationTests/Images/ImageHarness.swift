@@ -78,10 +78,12 @@ enum ImageUnderTest {
     /// The InfluxDB writer account every image's `[metrics]` needs (the influxdb image creates it).
     static let metricsAccount = ["INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "w'r\"ite$r\\"]
 
-    /// Starts `image` as PID 1 of its own PID namespace inside `network`.
+    /// Starts `image` as PID 1 of its own PID namespace inside `network`. `bindMounts`
+    /// (`[source: target]`) lays files or directories over this machine's inside that
+    /// namespace only (see `FTInit.launch`), e.g. an image's own /etc/pam.d service.
     static func launch(
         _ image: String, network: ImageNetwork, root: Scratch, environment: [String: String],
-        sourceLocation: SourceLocation = #_sourceLocation
+        bindMounts: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         var env = try debianEnvironment(image, sourceLocation: sourceLocation)
         env["FT_ROOT"] = root.path
@@ -89,15 +91,18 @@ enum ImageUnderTest {
         env.merge(metricsAccount) { _, new in new }
         env.merge(environment) { _, new in new }
         return try FTInit.launch(["run", "--config", "\(folder(image))/ftinit.conf"], environment: env,
-                                 directory: root.path, network: network.name, sourceLocation: sourceLocation)
+                                 directory: root.path, bindMounts: bindMounts, network: network.name,
+                                 sourceLocation: sourceLocation)
     }
 
     /// `launch`, then waits until every service is healthy; stops it when they are not.
     static func boot(
         _ image: String, network: ImageNetwork, root: Scratch, environment: [String: String],
-        healthyWithin limit: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation
+        bindMounts: [String: String] = [:], healthyWithin limit: Duration = .seconds(60),
+        sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
-        let ftinit = try launch(image, network: network, root: root, environment: environment, sourceLocation: sourceLocation)
+        let ftinit = try launch(image, network: network, root: root, environment: environment, bindMounts: bindMounts,
+                                sourceLocation: sourceLocation)
         do {
             try ftinit.waitUntilHealthy(timeout: limit, sourceLocation: sourceLocation)
         } catch {

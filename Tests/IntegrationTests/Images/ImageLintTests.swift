@@ -50,13 +50,32 @@ extension Integration {
             #expect(result.succeeded, "\(result)")
         }
 
+        /// php-fpm's pool is sized with the container's memory limit (srcs/IMAGE/deployment.yaml),
+        /// as the pool's comment computes it: a worker more than fits is an OOM kill of the pod.
+        /// Counted: 60 MB a PHP worker, 64 MB for the php-fpm master, nginx and ftinit (peak RSS in
+        /// the image tests: WordPress worker 51 MB, phpMyAdmin worker 34 MB, master 36 MB).
+        @Test(arguments: ["wordpress", "phpmyadmin"])
+        func phpFpmWorkersFitTheContainersMemoryLimit(image: String) throws {
+            let pool = try String(contentsOfFile: "\(ImageUnderTest.folder(image))/php-fpm.conf.tmpl", encoding: .utf8)
+            let children = try #require(pool.firstMatch(of: /\npm\.max_children = (\d+)\n/).flatMap { Int($0.output.1) },
+                                        "images/\(image)/php-fpm.conf.tmpl: no pm.max_children")
+            let spare = try #require(pool.firstMatch(of: /\npm\.max_spare_servers = (\d+)\n/).flatMap { Int($0.output.1) })
+            #expect(spare <= children, "pm.max_spare_servers \(spare) > pm.max_children \(children)")
+            let manifestPath = FTInitBinary.packageRoot.appendingPathComponent("srcs/\(image)/deployment.yaml").path
+            let manifest = try String(contentsOfFile: manifestPath, encoding: .utf8)
+            let limit = try #require(manifest.firstMatch(of: /\n( +)limits:\n(?:\1 +\w+: \S+\n)*?\1 +memory: (\d+)Mi\n/)
+                .flatMap { Int($0.output.2) }, "\(manifestPath): no limits.memory in Mi")
+            #expect(children * 60 + 64 <= limit,
+                    "images/\(image): pm.max_children = \(children) needs about \(children * 60 + 64) MiB, the limit is \(limit)Mi")
+        }
+
         /// Every variable docs/images.md documents, with stand-in values.
         static let documentedVariables = [
             "LB_IP": "192.0.2.10", "MYSQL_ROOT_PASSWORD": "x", "WP_DB_NAME": "wordpress", "WP_DB_USER": "wp",
             "WP_DB_PASSWORD": "x", "WP_ADMIN_USER": "admin", "WP_ADMIN_PASSWORD": "x", "WP_ADMIN_EMAIL": "a@example.org",
             "WP_USERS_PASSWORD": "x", "PMA_BLOWFISH_SECRET": String(repeating: "s", count: 32), "SSH_USER": "ft",
             "SSH_PASSWORD": "x", "FTP_USER": "ft", "FTP_PASSWORD": "x", "INFLUXDB_ADMIN_USER": "admin",
-            "INFLUXDB_ADMIN_PASSWORD": "x", "GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "x",
+            "INFLUXDB_ADMIN_PASSWORD": "x", "GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "x", "GRAFANA_SECRET_KEY": "x",
             "INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "x",
         ]
 

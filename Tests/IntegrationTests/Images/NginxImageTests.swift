@@ -289,6 +289,52 @@ extension Integration {
             #expect(getpwnam(user.name) == nil, "a user was created without any credential")
         }
 
+        /// OpenSSH 9.8 and later (Alpine 3.22: 10.0) penalise a client address after failed logins;
+        /// behind the LoadBalancer every client has the node's address, so the image turns that
+        /// off. The image's own template, rendered by ftinit: with the Alpine defaults the line is
+        /// live, and this machine's older sshd refuses that one keyword and nothing else; with
+        /// debian.env (what the other tests' sshd runs with) only that line is commented out.
+        @Test func sshdConfigTurnsPerSourcePenaltiesOffOnAlpine() throws {
+            let root = try Scratch()
+            defer { root.remove() }
+            func render(_ name: String, _ environment: [String: String]) throws -> String {
+                let config = try root.write("\(name).conf", """
+                    [init]
+                    socket = \(root.file("\(name).sock"))
+
+                    [template \(root.file(name))]
+                    source = \(ImageUnderTest.folder("nginx"))/sshd_config.tmpl
+
+                    [task rendered]
+                    run = /bin/true
+                    """)
+                var env = environment
+                env["FT_ROOT"] = root.file("\(name)-root")
+                env["SSH_USER"] = "ft"
+                let result = try Tool.ftinit(["run", "--config", config], environment: env)
+                try #require(result.succeeded, "\(result)")
+                return try #require(root.read(name))
+            }
+
+            let alpine = try render("alpine", [:])
+            let live = alpine.split(separator: "\n").filter { $0.hasPrefix("PerSourcePenalties") }
+            #expect(live == ["PerSourcePenalties no"], "\(alpine)")
+            let refused = try Tool.run(["sshd", "-t", "-f", root.file("alpine")])
+            let complaints = (refused.stdout + refused.stderr).split(separator: "\n").filter { $0.contains("Bad configuration option") }
+            if refused.succeeded {
+                Issue.record("this sshd knows PerSourcePenalties: SSHD_PENALTIES_PREFIX in images/nginx/debian.env is no longer needed")
+            } else {
+                #expect(complaints.count == 1 && complaints.allSatisfy { $0.contains("Bad configuration option: PerSourcePenalties") },
+                        "\(refused)")
+            }
+
+            let debian = try render("debian", try ImageUnderTest.debianEnvironment("nginx"))
+            #expect(!debian.split(separator: "\n").contains { $0.hasPrefix("PerSourcePenalties") }, "\(debian)")
+            #expect(debian == alpine.replacingOccurrences(of: "\nPerSourcePenalties no\n", with: "\n#PerSourcePenalties no\n")
+                        .replacingOccurrences(of: root.file("alpine-root"), with: root.file("debian-root")),
+                    "the Debian rendering differs by more than the commented-out line:\n\(alpine)\n---\n\(debian)")
+        }
+
         @Test func killingEachDaemonEndsTheImage() throws {
             let network = try ImageNetwork()
             defer { network.remove() }

@@ -33,7 +33,7 @@ extension Integration {
         static let secretKeys: Set<String> = [
             "MYSQL_ROOT_PASSWORD", "WP_DB_PASSWORD", "WP_ADMIN_PASSWORD", "WP_USERS_PASSWORD", "PMA_BLOWFISH_SECRET",
             "SSH_PASSWORD", "FTP_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "WP_AUTH_SALT_SEED",
-            "INFLUXDB_METRICS_PASSWORD",
+            "INFLUXDB_METRICS_PASSWORD", "GRAFANA_SECRET_KEY",
         ]
         /// ... and the settings (keys of the ConfigMap).
         static let configKeys: Set<String> = [
@@ -49,7 +49,8 @@ extension Integration {
             "mysql": ["MYSQL_ROOT_PASSWORD", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD"],
             "ftps": ["LB_IP", "FTP_USER", "FTP_PASSWORD"],
             "influxdb": ["INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD"],
-            "grafana": ["GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD"],
+            "grafana": ["GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "GRAFANA_SECRET_KEY", "INFLUXDB_ADMIN_USER",
+                        "INFLUXDB_ADMIN_PASSWORD"],
         ] as [String: Set<String>]).mapValues { $0.union(metricsEnvironment) }
         /// What every image's `[metrics]` reads (srcs/metrics adds it to every Deployment).
         static let metricsEnvironment: Set<String> = ["INFLUXDB_DB", "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD"]
