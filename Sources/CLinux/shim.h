@@ -23,6 +23,15 @@ static inline int ftinit_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
 
+// close_range (glibc 2.34) is a GNU extension the Glibc module does not export either.
+int close_range(unsigned int first, unsigned int last, int flags);
+
+/// Closes every descriptor from `first` up, in one call; -1 with errno when the kernel
+/// (before 5.9) does not have it.
+static inline int ftinit_close_from(int first) {
+    return close_range((unsigned int)first, ~0U, 0);
+}
+
 static inline int ftinit_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

@@ -245,6 +245,14 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
     // MARK: malformed configs
 
     static let malformed: [MalformedConfig] = [
+        // durations past 36500d: deadlines made from them would overflow the clock (issue 14)
+        MalformedConfig(
+            label: "a duration longer than the longest ftinit takes",
+            text: "[init]\nstop-timeout = 36501d\n[service web]\nrun = web\ncheck-interval = 999999999d999999999d\nstart-period = 36500d\ncheck = tcp 127.0.0.1:80",
+            diagnostics: [
+                "/etc/ftinit.conf:2: duration '36501d' for stop-timeout is longer than 36500d, the longest ftinit takes",
+                "/etc/ftinit.conf:5: duration '999999999d999999999d' for check-interval is longer than 36500d, the longest ftinit takes",
+            ]),
         // syntax
         MalformedConfig(
             label: "a line that is neither a section nor key = value",

@@ -22,6 +22,14 @@ final class RelayBench {
         for fd in child + terminal where fd >= 0 { close(fd) }
     }
 
+    /// Both pipes hold 1 MiB (F_SETPIPE_SZ), so more than one read's worth fits in them.
+    func enlargePipes() throws {
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ (linux/fcntl.h), not in Glibc's module
+        for fd in [child[1], terminal[1]] {
+            try #require(fcntl(fd, setPipeSize, 1 << 20) >= 1 << 20, "F_SETPIPE_SZ: \(errorString(errno))")
+        }
+    }
+
     /// The child writes `bytes`.
     func childWrites(_ bytes: [UInt8]) {
         #expect(write(child[1], bytes, bytes.count) == bytes.count)
@@ -35,14 +43,14 @@ final class RelayBench {
         child[1] = -1
     }
 
-    /// Calls `readAvailable` as the event loop would, each time the pipe is readable, until
+    /// Calls `readOnce` as the event loop would, each time the pipe is readable, until
     /// it reports the end of the stream; false if that does not happen within 5 s. (A process
     /// another test is spawning may hold a copy of the write end for a moment, until its exec.)
     func relayUntilEnd() -> Bool {
         for _ in 0..<100 {
             var pfd = pollfd(fd: relay.fd, events: Int16(POLLIN), revents: 0)
             guard poll(&pfd, 1, 5000) > 0 else { return false }
-            if !relay.readAvailable() { return true }
+            if relay.readOnce() == .ended { return true }
         }
         return false
     }
@@ -61,44 +69,46 @@ final class RelayBench {
     func relayed() -> String { String(decoding: relayedBytes(), as: UTF8.self) }
 }
 
-@Suite struct OutputRelayTests {
+/// Serialized: every relay reads into one shared buffer (ftinit is single-threaded), which
+/// tests running in parallel threads would share.
+@Suite(.serialized) struct OutputRelayTests {
     @Test func prefixesEveryCompleteLine() throws {
         let bench = try RelayBench()
         bench.childWrites("hello\nworld\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | hello\nweb | world\n")
     }
 
     @Test func keepsEmptyLinesAsPrefixedEmptyLines() throws {
         let bench = try RelayBench()
         bench.childWrites("a\n\n\nb\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | a\nweb | \nweb | \nweb | b\n")
     }
 
     @Test func holdsAPartialLineUntilTheChildCompletesIt() throws {
         let bench = try RelayBench()
         bench.childWrites("first\nsec")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | first\n")
         bench.childWrites("ond half")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "")
         bench.childWrites(" done\nthird\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | second half done\nweb | third\n")
     }
 
     @Test func reportsTheStreamOpenWhenNothingIsWaiting() throws {
         let bench = try RelayBench()
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .wouldBlock)
         #expect(bench.relayed() == "")
     }
 
     @Test func reportsTheEndOfTheStreamOnceTheChildClosedIt() throws {
         let bench = try RelayBench()
         bench.childCloses()
-        #expect(bench.relay.readAvailable() == false)
+        #expect(bench.relay.readOnce() == .ended)
         #expect(bench.relayed() == "")
     }
 
@@ -118,10 +128,24 @@ final class RelayBench {
         #expect(bench.relayed() == "web | done\n")
     }
 
+    /// Issue 14, defect 1: one read per wake-up, however much is waiting, so a child that
+    /// writes without pause cannot keep the loop in one relay. 100 KiB take two reads.
+    @Test func readsAtMostOneChunkPerCall() throws {
+        let bench = try RelayBench()
+        try bench.enlargePipes()
+        let line = Array(repeating: UInt8(ascii: "x"), count: 99) + [UInt8(ascii: "\n")]
+        for _ in 0..<1024 { bench.childWrites(line) }
+        #expect(bench.relay.readOnce() == .data)
+        #expect(bench.relayedBytes().count == 655 * 106, "the first read takes 64 KiB: 655 whole lines of 100 bytes, prefixed")
+        #expect(bench.relay.readOnce() == .data)
+        #expect(bench.relayedBytes().count == 369 * 106)
+        #expect(bench.relay.readOnce() == .wouldBlock)
+    }
+
     @Test func flushEmitsThePendingPartialLineOnce() throws {
         let bench = try RelayBench()
         bench.childWrites("partial")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         bench.relay.flush()
         bench.relay.flush()
         #expect(bench.relayed() == "web | partial\n")
@@ -131,7 +155,7 @@ final class RelayBench {
         let bench = try RelayBench()
         bench.relay.flush()
         bench.childWrites("line\n")
-        _ = bench.relay.readAvailable()
+        _ = bench.relay.readOnce()
         bench.relay.flush()
         #expect(bench.relayed() == "web | line\n")
     }
@@ -140,7 +164,7 @@ final class RelayBench {
         let bench = try RelayBench()
         let line = String(repeating: "a", count: 4096) + String(repeating: "b", count: 4096) + String(repeating: "c", count: 1808)
         bench.childWrites(line + "\nshort\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | " + String(repeating: "a", count: 4096) + "\n"
                 + "web | " + String(repeating: "b", count: 4096) + "\n"
                 + "web | " + String(repeating: "c", count: 1808) + "\n"
@@ -151,24 +175,24 @@ final class RelayBench {
         let bench = try RelayBench()
         let line = String(repeating: "x", count: 4096)
         bench.childWrites(line + "\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | " + line + "\n")
     }
 
     @Test func keepsALineOf4097BytesAsTwoPieces() throws {
         let bench = try RelayBench()
         bench.childWrites(String(repeating: "x", count: 4096) + "y\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | " + String(repeating: "x", count: 4096) + "\nweb | y\n")
     }
 
     @Test func cutsALongUnfinishedLineWithoutWaitingForItsEnd() throws {
         let bench = try RelayBench()
         bench.childWrites(String(repeating: "z", count: 5000))
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | " + String(repeating: "z", count: 4096) + "\n")
         bench.childWrites("!\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | " + String(repeating: "z", count: 904) + "!\n")
     }
 
@@ -178,23 +202,23 @@ final class RelayBench {
         let bench = try RelayBench()
         let line = String(repeating: "x", count: 4096)
         bench.childWrites(line)
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         bench.childWrites("\nnext\n")
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayed() == "web | " + line + "\nweb | next\n")
     }
 
     @Test func passesBytesThroughUnchangedEvenWhenTheyAreNotUTF8() throws {
         let bench = try RelayBench()
         bench.childWrites([0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x6d, 0x0d, 0x0a])
-        #expect(bench.relay.readAvailable())
+        #expect(bench.relay.readOnce() == .data)
         #expect(bench.relayedBytes() == Array("web | ".utf8) + [0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x6d, 0x0d, 0x0a])
     }
 
     @Test func usesTheGivenPrefix() throws {
         let bench = try RelayBench(prefix: "php-fpm.2 | ")
         bench.childWrites("ready\n")
-        _ = bench.relay.readAvailable()
+        _ = bench.relay.readOnce()
         #expect(bench.relayed() == "php-fpm.2 | ready\n")
     }
 
@@ -209,7 +233,7 @@ final class RelayBench {
         while offset < stream.count {
             let end = min(stream.count, offset + size)
             bench.childWrites(Array(stream[offset..<end]))
-            #expect(bench.relay.readAvailable())
+            #expect(bench.relay.readOnce() == .data)
             relayed += bench.relayedBytes()
             offset = end
             size = size * 7 % 5003 + 1   // piece sizes from 1 byte to ~5 KiB

@@ -47,6 +47,15 @@ import Testing
         #expect(TimeSpan(parsing: text) == TimeSpan(milliseconds: milliseconds))
     }
 
+    /// A deadline past the end of the clock saturates instead of trapping (issue 14: a huge
+    /// stop-timeout killed PID 1 with SIGILL when it computed the stop's deadline).
+    @Test func aDeadlineFarAwaySaturates() {
+        let now = Instant.now()
+        #expect((now + TimeSpan(milliseconds: .max)).milliseconds == .max)
+        #expect((Instant(milliseconds: .max) + .seconds(2)).milliseconds == .max)
+        #expect((now + .seconds(2)).milliseconds == now.milliseconds + 2000)
+    }
+
     @Test func theLongestDurationReadsBack() {
         let longest = TimeSpan(milliseconds: .max)
         #expect(TimeSpan(parsing: longest.description) == longest)

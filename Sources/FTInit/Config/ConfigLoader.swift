@@ -178,9 +178,15 @@ public struct ConfigLoader {
     }
 
     mutating func timeSpan(_ entry: IniDocument.Entry) -> TimeSpan? {
-        if let span = TimeSpan(parsing: entry.value) { return span }
-        fail(entry.line, "bad duration '\(entry.value)' for \(entry.key) (expected e.g. 500ms, 10s, 1m30s)")
-        return nil
+        guard let span = TimeSpan(parsing: entry.value) else {
+            fail(entry.line, "bad duration '\(entry.value)' for \(entry.key) (expected e.g. 500ms, 10s, 1m30s)")
+            return nil
+        }
+        guard span <= .longest else {
+            fail(entry.line, "duration '\(entry.value)' for \(entry.key) is longer than \(TimeSpan.longest), the longest ftinit takes")
+            return nil
+        }
+        return span
     }
 
     static func isValidName(_ name: String) -> Bool {

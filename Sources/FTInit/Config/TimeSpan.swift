@@ -5,6 +5,9 @@ public struct TimeSpan: Comparable, Hashable, Sendable, CustomStringConvertible 
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
     public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(milliseconds: s * 1000) }
     public static let zero = TimeSpan(milliseconds: 0)
+    /// The longest duration a config may give (`36500d`, 100 years: a certificate's validity
+    /// is the longest real use): deadlines computed from it stay far from Int64's end.
+    public static let longest = TimeSpan(milliseconds: 36_500 * 86_400_000)
 
     public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.milliseconds < b.milliseconds }
     public static func - (a: TimeSpan, b: TimeSpan) -> TimeSpan {

@@ -16,10 +16,12 @@ public final class ControlServer {
     private let report: () -> String
     private var clients: [Int32: (request: [UInt8], timer: Int)] = [:]
     private var isShutDown = false
+    private var exhaustionReported = false
 
     static let maxClients = 16
     static let requestLimit = 64
     static let clientTimeout = TimeSpan.seconds(1)
+    static let backoff = TimeSpan(milliseconds: 100)
 
     /// Binds `path` (mode 0600, replacing a stale socket) and starts serving `report()`.
     public init(path: String, loop: EventLoop, report: @escaping () -> String) throws {
@@ -66,7 +68,13 @@ public final class ControlServer {
     private func acceptClients() {
         while true {
             let client = ftinit_accept_nonblocking(fd)
-            if client < 0 { return }  // EAGAIN: all taken; other errors: the next wake-up retries
+            if client < 0 {
+                // EAGAIN: all taken. Out of descriptors, the waiting connection stays in the
+                // backlog and the listener stays readable: back off instead of spinning.
+                if errno == EMFILE || errno == ENFILE { pauseAccepting(errno) }
+                return  // other errors (a client gone already): the next wake-up retries
+            }
+            exhaustionReported = false
             guard clients.count < Self.maxClients else { close(client); continue }
             do {
                 try loop.watch(client) { [unowned self] in self.readRequest(client) }
@@ -76,6 +84,21 @@ public final class ControlServer {
             }
             let timer = loop.schedule(at: .now() + Self.clientTimeout) { [unowned self] in self.drop(client) }
             clients[client] = ([], timer)
+        }
+    }
+
+    /// Stops watching the listener for `backoff`: descriptors may be free by then (a client
+    /// or a check closed). Said once per shortage, not at every retry.
+    private func pauseAccepting(_ code: Int32) {
+        if !exhaustionReported {
+            exhaustionReported = true
+            Log.event(.warn, "control-accept-failed", Log.field("error", errorString(code)),
+                      Log.field("hint", "out of file descriptors: probes wait; retrying every \(Self.backoff)"))
+        }
+        loop.unwatch(fd)
+        loop.schedule(at: .now() + Self.backoff) { [unowned self] in
+            guard !self.isShutDown else { return }
+            try? self.loop.watch(self.fd) { [unowned self] in self.acceptClients() }
         }
     }
 
@@ -97,10 +120,13 @@ public final class ControlServer {
         }
     }
 
+    /// Shuts the connection down before closing it: the client sees the end of the answer
+    /// now, even if another process holds a copy of the descriptor.
     private func drop(_ client: Int32) {
         guard let entry = clients.removeValue(forKey: client) else { return }
         loop.cancel(entry.timer)
         loop.unwatch(client)
+        Glibc.shutdown(client, Int32(SHUT_RDWR))
         close(client)
     }
 
@@ -128,12 +154,34 @@ func unixAddress(_ path: String) throws -> sockaddr_un {
     return address
 }
 
-/// Removes a socket file left by an earlier run; refuses to remove anything else.
+/// Removes a socket file left by an earlier run; refuses to remove anything else, and a
+/// socket that still accepts connections: another ftinit (PID 1, when someone runs `ftinit`
+/// in the container by hand) serves it, and its liveness probe depends on that file.
 private func removeStaleSocket(_ path: String) throws {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
     guard (info.st_mode & S_IFMT) == S_IFSOCK else {
         throw SystemError(operation: "use \(path) as the control socket", message: "it exists and is not a socket")
     }
+    if isServed(path) {
+        throw SystemError(operation: "use \(path) as the control socket",
+                          message: "another ftinit is running and serves it (ftinit status shows it; a second run "
+                              + "needs its own socket: [init] socket or FTINIT_SOCKET)")
+    }
     try syscall("remove stale socket \(path)") { unlink(path) }
+}
+
+/// Whether something accepts connections on the unix socket at `path`. A listening socket
+/// accepts into its backlog without the server's help, so the answer does not depend on how
+/// busy that server is (a full backlog: EAGAIN); a stale file refuses (ECONNREFUSED).
+private func isServed(_ path: String) -> Bool {
+    guard var address = try? unixAddress(path) else { return false }
+    // Non-blocking: a full backlog answers EAGAIN (served, and busy) instead of waiting.
+    let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard probe >= 0 else { return false }
+    defer { close(probe) }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    return connected == 0 || errno == EAGAIN
 }

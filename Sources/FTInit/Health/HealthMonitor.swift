@@ -23,6 +23,9 @@ final class HealthMonitor {
     private var startedAt = Instant.now()
     private var attempt: CheckAttempt?
     private var timers: [Int] = []
+    /// Between `begin` and `end`: only then is a next check scheduled. A result's `onChange`
+    /// may end the monitor (a health change that starts the stop).
+    private var active = false
 
     init(spec: HealthCheckSpec, loop: EventLoop,
          makeAttempt: @escaping (@escaping (CheckResult) -> Void) -> CheckAttempt,
@@ -36,11 +39,18 @@ final class HealthMonitor {
     /// The service was just started: check it right away.
     func begin() {
         startedAt = .now()
+        active = true
         schedule(after: .zero)
     }
 
-    /// The service stopped, or ftinit is stopping: drop the schedule and any running attempt.
+    /// The service stopped, or ftinit is stopping: drop the schedule and any running attempt,
+    /// and schedule nothing more.
     func end() {
+        active = false
+        dropAttempt()
+    }
+
+    private func dropAttempt() {
         for timer in timers { loop.cancel(timer) }
         timers.removeAll()
         attempt?.cancel()
@@ -48,6 +58,7 @@ final class HealthMonitor {
     }
 
     private func schedule(after delay: TimeSpan) {
+        guard active else { return }
         timers = [loop.schedule(at: .now() + delay) { [unowned self] in
             self.timers.removeAll()
             self.runAttempt()
@@ -67,7 +78,7 @@ final class HealthMonitor {
     }
 
     private func record(_ result: CheckResult, latency: TimeSpan) {
-        end()  // the attempt and its timeout timer are done
+        dropAttempt()  // the attempt and its timeout timer are done
         lastLatency = latency
         switch result {
         case .passed:

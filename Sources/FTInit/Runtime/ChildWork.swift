@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 
 /// Work that may block for long — a DNS lookup (`getaddrinfo` has no timeout of its own), a
 /// walk of a large directory tree — done in a forked child, so that the event loop never
@@ -39,14 +40,31 @@ final class ChildWork: OneShot<Result<[UInt8], SystemError>> {
         let pid = fork()
         if pid == 0 {
             // The child: ftinit's signals stay blocked (only SIGKILL ends it early), nothing
-            // is flushed on the way out.
-            work().withUnsafeBytes { writeAll(pipe.write, $0) }
+            // is flushed on the way out. It keeps only stdio and its answer pipe: a copy of a
+            // control client's socket would hold that client's end-of-answer until this
+            // child exits, and a lookup can take seconds.
+            let answer = keepOnly(pipe.write)
+            work().withUnsafeBytes { writeAll(answer, $0) }
             _exit(0)
         }
         close(pipe.write)
         guard pid > 0 else { return finish(.failure(SystemError("fork to \(what)"))) }
         self.pid = pid
         register(pid) { [weak self] _ in self?.pid = nil }  // reaped: never signal it again
+    }
+
+    /// In the forked child: moves `fd` to 3 and closes every descriptor above it (all of
+    /// ftinit's: epoll, signalfd, sockets, other pipes). Returns where `fd` is now.
+    private func keepOnly(_ fd: Int32) -> Int32 {
+        let kept: Int32 = 3
+        if fd != kept {
+            guard dup2(fd, kept) == kept else { _exit(71) }
+        }
+        if ftinit_close_from(kept + 1) != 0 {
+            // A kernel without close_range: one close per possible descriptor.
+            for other in (kept + 1)..<Int32(clamping: sysconf(Int32(_SC_OPEN_MAX))) { close(other) }
+        }
+        return kept
     }
 
     /// Reads what the child wrote; its end of the pipe closing means it is done.

@@ -16,8 +16,11 @@ public struct Instant: Comparable, Sendable {
 
     public static func < (a: Instant, b: Instant) -> Bool { a.milliseconds < b.milliseconds }
 
+    /// Saturates at the end of time rather than trapping: a deadline that far away is never
+    /// reached, which is what a huge duration means.
     public static func + (a: Instant, d: TimeSpan) -> Instant {
-        Instant(milliseconds: a.milliseconds + d.milliseconds)
+        let (sum, overflow) = a.milliseconds.addingReportingOverflow(d.milliseconds)
+        return Instant(milliseconds: overflow ? (d.milliseconds < 0 ? .min : .max) : sum)
     }
 
     /// Time from `earlier` to self (never negative).

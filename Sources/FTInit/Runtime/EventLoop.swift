@@ -88,11 +88,19 @@ public final class EventLoop {
         runDueTimers()
     }
 
+    /// Runs the due timers one at a time, earliest first, each taken off the list just before
+    /// it runs: a timer that an earlier one cancelled is gone and does not run (after a pause of
+    /// ftinit, many are due at once). Timers scheduled meanwhile wait for the next wake-up.
     private func runDueTimers() {
         let now = Instant.now()
-        let due = timers.filter { $0.deadline <= now }
-        timers.removeAll { $0.deadline <= now }
-        for timer in due { timer.action() }
+        let newest = nextTimerID
+        func nextDue() -> Int? {
+            timers.indices.filter { timers[$0].deadline <= now && timers[$0].id <= newest }
+                .min { timers[$0].deadline < timers[$1].deadline }
+        }
+        while let index = nextDue() {
+            timers.remove(at: index).action()
+        }
     }
 }
 

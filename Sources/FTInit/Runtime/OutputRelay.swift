@@ -25,22 +25,24 @@ public final class OutputRelay {
         self.destination = destination
     }
 
-    /// Reads what is available. Returns false at end of stream (the fd can be closed).
-    public func readAvailable() -> Bool {
+    /// What one read gave.
+    public enum ReadOutcome { case data, wouldBlock, ended }
+
+    /// Reads once, at most 64 KiB. The loop is level-triggered and wakes again while more is
+    /// waiting, so a child that writes without pause gets one read per wake-up and signals,
+    /// reaping and probes get their turn in between. `.ended`: the fd can be closed.
+    public func readOnce() -> ReadOutcome {
         while true {
             let n = Self.scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 pending += Self.scratch[..<n]
                 emitCompleteLines()
-                if n < Self.chunk { return true }
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else if n < 0 && errno == EAGAIN {
-                return true
-            } else {
-                flush()  // EOF, or an error that ends the stream just the same
-                return false
+                return .data
             }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return .wouldBlock }
+            flush()  // EOF, or an error that ends the stream just the same
+            return .ended
         }
     }
 
@@ -96,7 +98,7 @@ public final class OutputRouter {
         let relay = OutputRelay(fd: ends[0], prefix: prefix, destination: destination)
         relays[ends[0]] = relay
         try loop.watch(ends[0]) { [unowned self] in
-            if !relay.readAvailable() { self.detach(relay) }
+            if relay.readOnce() == .ended { self.detach(relay) }
         }
         return ends[1]
     }
@@ -107,13 +109,17 @@ public final class OutputRouter {
         relays[relay.fd] = nil
     }
 
-    /// Copies out whatever the children left in their pipes, then flushes partial lines:
+    /// Copies out whatever the children left in their pipes (at most `exitBudget` reads
+    /// each: a leftover that still writes cannot hold the exit), then flushes partial lines:
     /// called last, once every child is gone, so no output is lost at exit.
     public func drainAll() {
         for relay in relays.values {
-            _ = relay.readAvailable()
+            var reads = 0
+            while reads < Self.exitBudget, relay.readOnce() == .data { reads += 1 }
             relay.flush()
             detach(relay)
         }
     }
+
+    static let exitBudget = 64
 }

@@ -14,11 +14,25 @@ public final class SignalReader {
     static let synchronous: Set<Int32> = [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT]
 
     public init() throws {
+        // Dispositions are inherited through exec: an ignored SIGCHLD would make the kernel
+        // reap every child itself and send nothing, so no death would ever be seen. Every
+        // signal starts at its default; the mask below then routes them all here.
+        for signal in 1...highestSignal where signal != SIGKILL && signal != SIGSTOP {
+            Glibc.signal(signal, SIG_DFL)
+        }
         var set = sigset_t()
         sigfillset(&set)
         for signal in Self.synchronous { sigdelset(&set, signal) }
         try syscall("block signals") { sigprocmask(SIG_SETMASK, &set, nil) }
         fd = try syscall("create signalfd") { signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC)) }
+    }
+
+    /// The stop signal (SIGTERM or SIGINT) waiting to be read, if any; it stays pending. Before
+    /// the loop runs (config, preflight, boot), this is how a stop request is seen in time.
+    public func pendingStop() -> Int32? {
+        var pending = sigset_t()
+        guard sigpending(&pending) == 0 else { return nil }
+        return [SIGTERM, SIGINT].first { sigismember(&pending, $0) == 1 }
     }
 
     /// The signals that arrived since the last call (each standard signal at most once).

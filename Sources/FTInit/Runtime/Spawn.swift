@@ -45,6 +45,8 @@ public struct SpawnError: Error, CustomStringConvertible {
 
 /// Starts a child; returns once exec has succeeded (its pid) or failed (`SpawnError`).
 /// A close-on-exec pipe carries the child's errno back, so exec failures are never silent.
+/// When ftinit itself cannot make the child (no descriptor for that pipe, fork refused by
+/// pids.max or memory), that is ftinit's failure, not the command's: a `SystemError`.
 public func spawn(_ request: SpawnRequest) throws -> pid_t {
     let environmentPath = environmentDictionary(request.environment)["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     let executable: String
@@ -58,7 +60,7 @@ public func spawn(_ request: SpawnRequest) throws -> pid_t {
     defer { argv.free(); envp.free() }
     let groups = request.identity?.groups ?? []
     var report: [Int32] = [-1, -1]
-    guard ftinit_pipe_cloexec(&report) == 0 else { throw SpawnError(stage: "pipe", errno: errno) }
+    guard ftinit_pipe_cloexec(&report) == 0 else { throw SystemError("create a pipe to start \(request.argv[0])") }
 
     let pid = executable.withCString { path in
         (request.directory ?? "").withCString { directory in
@@ -67,9 +69,10 @@ public func spawn(_ request: SpawnRequest) throws -> pid_t {
             }
         }
     }
+    let forkError = errno
     close(report[1])
     defer { close(report[0]) }
-    if pid < 0 { throw SpawnError(stage: "fork", errno: errno) }
+    if pid < 0 { throw SystemError("fork to start \(request.argv[0])", errno: forkError) }
 
     var failure: (stage: Int32, errno: Int32) = (0, 0)
     let n = withUnsafeMutableBytes(of: &failure) { buffer in

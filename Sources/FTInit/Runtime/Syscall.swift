@@ -69,16 +69,20 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
 /// How a read of everything a non-blocking descriptor holds ended.
 enum DrainEnd: Equatable { case wouldBlock, endOfStream, failed(Int32) }
 
-/// Reads everything non-blocking `fd` holds now, handing each chunk to `take`.
-func drain(_ fd: Int32, _ take: (ArraySlice<UInt8>) -> Void) -> DrainEnd {
+/// Reads what non-blocking `fd` holds now, handing each chunk to `take`, at most `budget`
+/// reads of 4 KiB: a child that keeps writing cannot hold the loop. `.wouldBlock` also when
+/// the budget ran out; the level-triggered loop calls again while more is waiting.
+func drain(_ fd: Int32, budget: Int = 16, _ take: (ArraySlice<UInt8>) -> Void) -> DrainEnd {
     var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
+    var reads = 0
+    while reads < budget {
         let n = read(fd, &buffer, buffer.count)
-        if n > 0 { take(buffer[..<n]); continue }
+        if n > 0 { take(buffer[..<n]); reads += 1; continue }
         if n == 0 { return .endOfStream }
         if errno == EINTR { continue }
         return errno == EAGAIN ? .wouldBlock : .failed(errno)
     }
+    return .wouldBlock
 }
 
 func writeAll(_ fd: Int32, _ text: String) {

@@ -36,7 +36,7 @@ public final class Supervisor {
     /// Signals passed on to every running child rather than acted upon.
     static let forwarded: Set<Int32> = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
 
-    init(config: Config, plan: RunPlan, environment: [String]) throws {
+    init(config: Config, plan: RunPlan, environment: [String], signals: SignalReader) throws {
         self.config = config
         self.plan = plan
         children = plan.children
@@ -45,26 +45,37 @@ public final class Supervisor {
         baseEnvironment = environment
         socketPath = environmentDictionary(environment)["FTINIT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? config.socketPath
         loop = try EventLoop()
-        signals = try SignalReader()
+        self.signals = signals
         output = config.logPrefix ? OutputRouter(loop: loop) : nil
         devNull = try syscall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         for child in children { attachMonitor(to: child) }
     }
 
-    /// Loads the config at `path`, checks it against this machine and runs it. Returns the exit code.
+    /// PID 1's phases, in order, like tini's `main`: signals first (so that nothing sent from
+    /// now on is lost or acted upon by the kernel's defaults), then the config and the checks
+    /// against this machine, then the control socket, boot (templates, TLS), the start and the
+    /// loop, then the finish. Fatal exits happen only before the loop. Returns the exit code.
     public static func run(configPath: String) -> Int32 {
+        let signals: SignalReader
+        do {
+            signals = try SignalReader()
+        } catch {
+            Log.event(.error, "setup-failed", Log.field("error", "\(error)"))
+            return ExitCode.osError
+        }
         let environment = currentEnvironment()
         let config: Config
         let plan: RunPlan
         do {
             config = try loadConfig(path: configPath, environment: environmentDictionary(environment)).get()
-            plan = try preflight(config).get()
+            plan = try preflight(config).get()  // may wait on a name lookup
         } catch {
             Log.diagnostics(error.diagnostics)
             return ExitCode.config
         }
+        if stoppedBeforeStart(signals) { return 0 }
         do {
-            let supervisor = try Supervisor(config: config, plan: plan, environment: environment)
+            let supervisor = try Supervisor(config: config, plan: plan, environment: environment, signals: signals)
             return try supervisor.run()
         } catch let error as BootError {
             Log.event(.error, "boot-failed", Log.field("error", error.description))
@@ -73,6 +84,15 @@ public final class Supervisor {
             Log.event(.error, "setup-failed", Log.field("error", "\(error)"))
             return ExitCode.osError
         }
+    }
+
+    /// A stop requested before anything started (`docker stop` while the config's names
+    /// resolve, or while the TLS key is made): nothing is started, ftinit exits 0.
+    static func stoppedBeforeStart(_ signals: SignalReader) -> Bool {
+        guard let signal = signals.pendingStop() else { return false }
+        Log.event(.info, "stop-requested", "signal=\(SignalName.name(of: signal))")
+        Log.event(.info, "exiting", "code=0")
+        return true
     }
 
     /// Everything that may fail fatally happens before the loop: a PID 1 that dies takes the
@@ -85,6 +105,7 @@ public final class Supervisor {
         Log.event(.info, "starting", Log.field("config", config.path),
                   "services=\(config.services.count)", "tasks=\(config.tasks.count)")
         try boot()
+        if Self.stoppedBeforeStart(signals) { return 0 }
         startMetrics()
         startReady()
         while true {

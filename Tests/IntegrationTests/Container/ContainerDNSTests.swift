@@ -14,34 +14,9 @@ extension Integration {
         static let namespace = "ft-services"
         static let server = "127.0.0.2"
 
-        /// Answers A queries for `name` with `address`, "no data" for its other types and
-        /// NXDOMAIN for any other name; prints `query NAME TYPE` for each.
-        static let responder = """
-            import socket, struct, sys
-            server, name, address = sys.argv[1], sys.argv[2], sys.argv[3]
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind((server, 53))
-            print("listening", flush=True)
-            while True:
-                data, client = s.recvfrom(512)
-                ident = struct.unpack(">H", data[:2])[0]
-                i, labels = 12, []
-                while data[i]:
-                    labels.append(data[i + 1:i + 1 + data[i]].decode())
-                    i += 1 + data[i]
-                qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
-                question, qname = data[12:i + 5], ".".join(labels).lower()
-                print(f"query {qname} {qtype}", flush=True)
-                answers = b""
-                if qname == name and qtype == 1:
-                    answers = b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 30, 4) + socket.inet_aton(address)
-                flags = 0x8180 if qname == name else 0x8183
-                s.sendto(struct.pack(">HHHHHH", ident, flags, 1, 1 if answers else 0, 0, 0) + question + answers, client)
-            """
-
         @Test func influxdbResolvesThroughTheClusterDNSSearchDomains() throws {
             let fqdn = "influxdb.\(Self.namespace).svc.cluster.local"
-            let dns = try SpawnedProcess.pythonServer(Self.responder, [Self.server, fqdn, "127.0.0.1"], name: "the stand-in DNS server")
+            let dns = try SpawnedProcess.pythonServer(DNSResponder.script, [Self.server, fqdn, "127.0.0.1"], name: "the stand-in DNS server")
             defer { dns.killAndWait() }
 
             let files = try Scratch()
