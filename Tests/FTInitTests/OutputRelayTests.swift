@@ -15,7 +15,7 @@ final class RelayBench {
         try #require(ftinit_pipe_cloexec(&child) == 0 && ftinit_pipe_cloexec(&terminal) == 0, "pipe: \(errorString(errno))")
         try setNonBlocking(child[0])           // as OutputRouter sets it up
         try setNonBlocking(terminal[0])
-        relay = OutputRelay(fd: child[0], prefix: prefix, destination: terminal[1])
+        relay = OutputRelay(fd: child[0], prefix: prefix, destination: OutputSink(terminal[1], name: "terminal"))
     }
 
     deinit {

@@ -4,19 +4,20 @@ import Glibc
 import Musl
 #endif
 
-/// ftinit's own events: one line each on stderr, `ftinit: LEVEL EVENT key=value ...`.
+/// ftinit's own events: one line each on stderr, `ftinit: LEVEL EVENT key=value ...`,
+/// through `OutputSink.stderr`, which never blocks.
 public enum Log {
     public enum Level: String { case info, warn, error }
 
     public static func event(_ level: Level, _ event: String, _ fields: String...) {
         var line = "ftinit: \(level.rawValue) \(event)"
         for field in fields { line += " " + field }
-        writeAll(STDERR_FILENO, line + "\n")
+        OutputSink.stderr.write(line + "\n")
     }
 
     /// Config problems, one `PATH:LINE: message` line each on stderr.
     public static func diagnostics(_ list: [Diagnostic]) {
-        for diagnostic in list { writeAll(STDERR_FILENO, "\(diagnostic)\n") }
+        for diagnostic in list { OutputSink.stderr.write("\(diagnostic)\n") }
     }
 
     /// `key=value`, with the value double-quoted when it holds blanks, quotes or is empty.

@@ -11,7 +11,7 @@ import CLinux
 public final class OutputRelay {
     public let fd: Int32
     private let prefix: [UInt8]
-    private let destination: Int32
+    let destination: OutputSink
     private var pending: [UInt8] = []
     static let maxLine = 4096
     private static let chunk = 65536
@@ -19,7 +19,7 @@ public final class OutputRelay {
     /// per wake-up) would cost 64 KiB each.
     nonisolated(unsafe) private static var scratch = [UInt8](repeating: 0, count: chunk)
 
-    public init(fd: Int32, prefix: String, destination: Int32) {
+    public init(fd: Int32, prefix: String, destination: OutputSink) {
         self.fd = fd
         self.prefix = Array(prefix.utf8)
         self.destination = destination
@@ -72,39 +72,83 @@ public final class OutputRelay {
         var out = prefix
         out += line
         if addNewline { out.append(UInt8(ascii: "\n")) }
-        out.withUnsafeBytes { writeAll(destination, $0) }
+        out.withUnsafeBytes { destination.write($0) }
     }
 }
 
-/// The relays of every child whose output ftinit prefixes, wired into the event loop.
+/// The relays of every child whose output ftinit prefixes, wired into the event loop. While
+/// ftinit's own stream is congested (its reader stalled), the relays into it stop reading: the
+/// children block on their full pipes, PID 1 does not.
 public final class OutputRouter {
     private let loop: EventLoop
     private var relays: [Int32: OutputRelay] = [:]
+    /// Relays not watched while their destination is congested, by fd.
+    private var paused: Set<Int32> = []
 
-    public init(loop: EventLoop) { self.loop = loop }
-
-    /// Creates the stdout and stderr pipes for a child named `name`; returns their write ends,
-    /// which the caller hands to the child and then closes.
-    public func attach(name: String) throws -> (stdout: Int32, stderr: Int32) {
-        let out = try relayPipe(prefix: "\(name) | ", destination: STDOUT_FILENO)
-        let err = try relayPipe(prefix: "\(name) | ", destination: STDERR_FILENO)
-        return (out, err)
+    public init(loop: EventLoop) {
+        self.loop = loop
+        for sink in [OutputSink.stdout, OutputSink.stderr] {
+            sink.onRelief = { [weak self] in self?.resume(into: sink) }
+        }
     }
 
-    private func relayPipe(prefix: String, destination: Int32) throws -> Int32 {
+    /// Creates the stdout and stderr pipes for a child named `name`; returns their write ends,
+    /// which the caller hands to the child and then closes. If the second pipe cannot be made,
+    /// the first one's relay is taken down again.
+    public func attach(name: String) throws -> (stdout: Int32, stderr: Int32) {
+        let (relay, out) = try relayPipe(prefix: "\(name) | ", destination: .stdout)
+        do {
+            return (out, try relayPipe(prefix: "\(name) | ", destination: .stderr).write)
+        } catch {
+            close(out)
+            detach(relay)
+            throw error
+        }
+    }
+
+    /// A pipe whose read end is relayed into `destination`; its write end is for the child.
+    private func relayPipe(prefix: String, destination: OutputSink) throws -> (relay: OutputRelay, write: Int32) {
         var ends: [Int32] = [-1, -1]
         try syscall("create output pipe") { ftinit_pipe_cloexec(&ends) }
-        try setNonBlocking(ends[0])
         let relay = OutputRelay(fd: ends[0], prefix: prefix, destination: destination)
-        relays[ends[0]] = relay
-        try loop.watch(ends[0]) { [unowned self] in
-            if relay.readOnce() == .ended { self.detach(relay) }
+        do {
+            try setNonBlocking(ends[0])
+            try watch(relay)
+        } catch {
+            close(ends[0])
+            close(ends[1])
+            throw error
         }
-        return ends[1]
+        relays[ends[0]] = relay
+        return (relay, ends[1])
+    }
+
+    private func watch(_ relay: OutputRelay) throws {
+        try loop.watch(relay.fd) { [unowned self] in
+            switch relay.readOnce() {
+            case .ended: self.detach(relay)
+            case .data where relay.destination.isCongested: self.pause(relay)
+            default: break
+            }
+        }
+    }
+
+    private func pause(_ relay: OutputRelay) {
+        loop.unwatch(relay.fd)
+        paused.insert(relay.fd)
+    }
+
+    private func resume(into sink: OutputSink) {
+        for fd in paused {
+            guard let relay = relays[fd], relay.destination === sink else { continue }
+            paused.remove(fd)
+            try? watch(relay)
+        }
     }
 
     private func detach(_ relay: OutputRelay) {
         loop.unwatch(relay.fd)
+        paused.remove(relay.fd)
         close(relay.fd)
         relays[relay.fd] = nil
     }

@@ -33,6 +33,9 @@ public final class Supervisor {
     /// A requested stop needed SIGKILL, or a signal was refused: the exit code says so.
     private var stoppedUncleanly = false
 
+    /// How long output still queued at exit may take to go out (a stalled reader gets no more).
+    static let exitFlush = TimeSpan.seconds(1)
+
     /// Signals passed on to every running child rather than acted upon.
     static let forwarded: Set<Int32> = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
 
@@ -46,6 +49,8 @@ public final class Supervisor {
         socketPath = environmentDictionary(environment)["FTINIT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? config.socketPath
         loop = try EventLoop()
         self.signals = signals
+        OutputSink.stdout.attach(to: loop)
+        OutputSink.stderr.attach(to: loop)
         output = config.logPrefix ? OutputRouter(loop: loop) : nil
         devNull = try syscall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
         for child in children { attachMonitor(to: child) }
@@ -56,6 +61,11 @@ public final class Supervisor {
     /// against this machine, then the control socket, boot (templates, TLS), the start and the
     /// loop, then the finish. Fatal exits happen only before the loop. Returns the exit code.
     public static func run(configPath: String) -> Int32 {
+        // What could not be written yet goes out now, if its reader takes it within a moment.
+        defer {
+            OutputSink.stdout.flushAtExit(within: Self.exitFlush)
+            OutputSink.stderr.flushAtExit(within: Self.exitFlush)
+        }
         let signals: SignalReader
         do {
             signals = try SignalReader()
@@ -218,8 +228,12 @@ public final class Supervisor {
 
     // MARK: events
 
+    /// The signals of one wake-up, deaths first: signalfd hands standard signals out by
+    /// number, TERM (15) before CHLD (17), and a service that died while `docker stop` was on
+    /// its way would otherwise be stopped "on request" and its death reported as exit 0.
     private func handleSignals() {
-        for signal in signals.drain() {
+        let received = signals.drain()
+        for signal in received.filter({ $0 == SIGCHLD }) + received.filter({ $0 != SIGCHLD }) {
             switch signal {
             case SIGCHLD:
                 for (pid, status) in reapChildren() { childEnded(pid: pid, status: status) }

@@ -54,6 +54,46 @@ extension Integration {
             #expect(took < .seconds(3), "SIGTERM took \(took) to end ftinit while a service writes fast\(ftinit.report)")
         }
 
+        /// Defect 2: ftinit's stdout and stderr on a FIFO whose reader has stopped reading (a
+        /// runtime's stalled log pipe). Writes blocked PID 1 for good: no probe, no stop. Now
+        /// nothing blocks: the relays stop reading (the chatty child blocks on its own pipe),
+        /// the probe answers, TERM stops everything; once the reader reads again, the exit's
+        /// lines come out. The old binary failed the probe here.
+        @Test func aStalledLogReaderNeverFreezesPID1() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let fifo = scratch.file("log.fifo")
+            try #require(mkfifo(fifo, 0o600) == 0)
+            // Open for reading (so ftinit's open for writing does not wait), never read.
+            let stalled = open(fifo, O_RDONLY | O_NONBLOCK)
+            try #require(stalled >= 0)
+            defer { close(stalled) }
+            let path = try scratch.config("""
+                [init]
+                stop-timeout = 5s
+
+                [service chatty]
+                run = sh -c 'while :; do echo "a line of chatter that fills the log pipe quickly"; done'
+
+                [service quiet]
+                run = sleep 4938
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path, stdout: fifo, stderr: fifo)
+            defer { ftinit.stop() }
+            #expect(Poll.until(timeout: .seconds(5)) { (try? Tool.probe(ftinit.socketPath))?.succeeded == true }, "never healthy")
+            Thread.sleep(forTimeInterval: 1.5)  // the FIFO's 64 KiB are long full
+            let probe = try Tool.probe(ftinit.socketPath, ["--timeout", "2s"])
+            #expect(probe.succeeded, "PID 1 does not answer while its log reader is stalled: \(probe)")
+            try ftinit.send(SIGTERM)
+            let cat = try #require(Prerequisites.which("cat"))
+            let reader = try SpawnedProcess(executable: cat, arguments: [fifo], environment: [:], directory: nil)
+            defer { reader.killAndWait() }
+            #expect(try ftinit.exitCode(timeout: .seconds(10)) == 0)
+            #expect(Poll.until(timeout: .seconds(5)) { reader.stdout.text.contains("ftinit: info exiting code=0") },
+                    "the exit's lines never came out: \(reader.stdout.text.suffix(2000))")
+        }
+
         /// Defect 5: health checks went on during the stop (5 of them in a 6 s stop, in the
         /// review). Here `web` turning healthy starts `app`, whose command does not exist: that
         /// begins the stop from inside web's health change, and the monitor then rescheduled
@@ -82,6 +122,33 @@ extension Integration {
             let during = scratch.lines("checks").count - atStop
             #expect(atStop >= 1, "web was never checked\(ftinit.report)")
             #expect(during == 0, "\(during) health checks ran during the 4 s stop\(ftinit.report)")
+        }
+
+        /// Suspected in the review, and confirmed: a service dies and SIGTERM arrives in the same
+        /// wake-up (here: ftinit stopped with SIGSTOP while the service TERMs PID 1 and exits 3,
+        /// then SIGCONT). signalfd hands TERM (15) out before CHLD (17), so the stop began "on
+        /// request" and the death was reported as exit 0. Deaths are handled first now: exit 3.
+        @Test func aDeathThatRacesAStopRequestIsNotHidden() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [service dies]
+                run = sh -c 'while [ ! -e \(scratch.file("go")) ]; do sleep 0.05; done; kill -TERM 1; exit 3'
+
+                [service stays]
+                run = sleep 4939
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            _ = try ftinit.requireStarted(["dies", "stays"])
+            try ftinit.send(SIGSTOP)
+            _ = try scratch.write("go", "")
+            let dies = try #require(ftinit.events("started").first { $0.subject == "dies" })
+            let diesPid = try ftinit.hostPid(of: dies)
+            #expect(Poll.until(timeout: .seconds(5)) { ProcFS.stat(diesPid)?.isZombie ?? true }, "the service did not exit")
+            try ftinit.send(SIGCONT)
+            #expect(try ftinit.exitCode(timeout: .seconds(15)) == 3, "\(ftinit.report)")
         }
 
         /// Defect 3: SIGTERM while the config's check host resolves (a name server that takes

@@ -48,8 +48,8 @@ final class FTInit: @unchecked Sendable {
     /// (by `sh`, so ftinit is still PID 1); the host never sees them. `readOnlyMounts` (`.pid1`
     /// only) makes each directory read-only there the same way (bound onto itself, remounted ro).
     ///
-    /// `stdout` (`.pid1` only) sends ftinit's standard output to that file (a FIFO, /dev/null)
-    /// instead of the test's collector; its events on stderr are still collected.
+    /// `stdout` and `stderr` (`.pid1` only) send ftinit's standard output or error to that file
+    /// (a FIFO, /dev/null) instead of the test's collector; what is not redirected is collected.
     ///
     /// `FTINIT_SOCKET` is set to `socketPath` (see there) unless `environment` has its own.
     /// `network` (`.pid1` only) runs it inside that network namespace (`ip netns exec`), as the
@@ -67,6 +67,7 @@ final class FTInit: @unchecked Sendable {
         network: String? = nil,
         cgroups: CgroupLayout? = nil,
         stdout stdoutPath: String? = nil,
+        stderr stderrPath: String? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         let binary = try FTInitBinary.require(sourceLocation: sourceLocation)
@@ -74,7 +75,7 @@ final class FTInit: @unchecked Sendable {
         if mode == .pid1 { requirements += [.root, .pidNamespaces, .tools(["unshare"])] }
         if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil { requirements += [.tools(["mount"])] }
         try Prerequisites.require(requirements, sourceLocation: sourceLocation)
-        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty && network == nil && cgroups == nil && stdoutPath == nil),
+        precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty && network == nil && cgroups == nil && stdoutPath == nil && stderrPath == nil),
                      "bind mounts and stdout need the private mount namespace and the shell of .pid1")
 
         var privateDirectory: String?
@@ -95,11 +96,11 @@ final class FTInit: @unchecked Sendable {
         case .pid1:
             let unshare = try #require(Prerequisites.which("unshare"), sourceLocation: sourceLocation)
             var command = [binary] + arguments
-            if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil || stdoutPath != nil {
+            if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil || stdoutPath != nil || stderrPath != nil {
                 // Paths come from the tests themselves (scratch dirs, /etc/...): no quoting needed.
                 let mounts = bindMounts.sorted { $0.key < $1.key }.map { "mount --bind \($0.key) \($0.value) && " }.joined()
                 let readOnly = readOnlyMounts.map { "mount --bind \($0) \($0) && mount -o remount,bind,ro \($0) && " }.joined()
-                let redirect = stdoutPath.map { " >\($0)" } ?? ""
+                let redirect = (stdoutPath.map { " >\($0)" } ?? "") + (stderrPath.map { " 2>\($0)" } ?? "")
                 command = ["/bin/sh", "-c", "\(cgroups?.mountCommands ?? "")\(mounts)\(readOnly)exec \"$0\" \"$@\"\(redirect)"] + command
             }
             let unshareArguments = ["--pid", "--fork", "--mount-proc", "--kill-child"] + command
