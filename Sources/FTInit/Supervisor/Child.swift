@@ -15,8 +15,10 @@ final class Child {
     let program: Program
     let identity: Identity?
     var state: State = .waiting
-    /// The pending stop-timeout or task-timeout timer, if any.
-    var timer: Int?
+    /// A task's `timeout` timer, while it runs and is not being stopped.
+    var timeoutTimer: Int?
+    /// The stop's timer (SIGKILL after `stop-timeout`), while it is being stopped.
+    var stopTimer: Int?
     var timedOut = false
     /// Where its tcp/http check connects, resolved before the loop starts.
     var checkAddress: SocketAddress?

@@ -180,7 +180,7 @@ public final class Supervisor {
             started.append(child)
             Log.event(.info, "started", program.logSubject, "pid=\(pid)")
             if let timeout = program.timeout {
-                child.timer = loop.schedule(at: .now() + timeout) { [unowned self] in self.taskTimedOut(child, timeout) }
+                child.timeoutTimer = loop.schedule(at: .now() + timeout) { [unowned self] in self.taskTimedOut(child, timeout) }
             }
             child.monitor?.begin()
         } catch let error as SpawnError {
@@ -211,7 +211,7 @@ public final class Supervisor {
 
     private func taskTimedOut(_ child: Child, _ timeout: TimeSpan) {
         guard let pid = child.pid else { return }
-        child.timer = nil
+        child.timeoutTimer = nil
         child.timedOut = true
         Log.event(.warn, "timeout", child.program.logSubject, "pid=\(pid)", "after=\(timeout)")
         send(SIGKILL, to: -pid, of: child)
@@ -261,7 +261,9 @@ public final class Supervisor {
         guard let child = children.first(where: { $0.pid == pid }) else { return }
         child.state = .ended(status)
         child.monitor?.end()
-        if let timer = child.timer { loop.cancel(timer); child.timer = nil }
+        for timer in [child.timeoutTimer, child.stopTimer].compactMap({ $0 }) { loop.cancel(timer) }
+        child.timeoutTimer = nil
+        child.stopTimer = nil
         Log.event(.info, "exited", child.program.logSubject, "pid=\(pid)", status.description)
 
         switch phase {
@@ -322,8 +324,11 @@ public final class Supervisor {
         guard send(program.stopSignal, to: -pid, of: child) else { return stopNext() }
         Log.event(.info, "stopping", program.logSubject, "pid=\(pid)", "signal=\(SignalName.name(of: program.stopSignal))", "timeout=\(timeout)")
         let sentAt = Instant.now()
-        child.timer = loop.schedule(at: sentAt + timeout) { [unowned self] in
-            child.timer = nil
+        // A task's own timeout ends here: the stop's rules (its timeout, then SIGKILL, exit 1)
+        // decide from now on.
+        if let timer = child.timeoutTimer { loop.cancel(timer); child.timeoutTimer = nil }
+        child.stopTimer = loop.schedule(at: sentAt + timeout) { [unowned self] in
+            child.stopTimer = nil
             guard child.pid == pid else { return }
             self.stoppedUncleanly = true
             guard self.send(SIGKILL, to: -pid, of: child) else { return self.stopNext() }

@@ -151,6 +151,34 @@ extension Integration {
             #expect(try ftinit.exitCode(timeout: .seconds(15)) == 3, "\(ftinit.report)")
         }
 
+        /// Suspected in the review, and confirmed: a task's timeout timer and the stop's timer
+        /// shared one slot. A task still running (and ignoring TERM) when the stop reaches it
+        /// got the stop's timer in that slot, yet its own timeout still fired: SIGKILL came from
+        /// the task timeout, unmarked, and a stop that needed SIGKILL exited 0 (the contract:
+        /// 1). The stop now cancels the task's timeout; its own timer kills, and says so.
+        @Test func aTaskStillRunningWhenTheStopReachesItIsStoppedByTheStopsRules() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [init]
+                stop-timeout = 3s
+
+                [task slow]
+                run = sh -c 'trap "" TERM; sleep 30'
+                timeout = 2s
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            _ = try ftinit.requireStarted(["slow"])
+            Thread.sleep(forTimeInterval: 0.5)
+            try ftinit.send(SIGTERM)
+            let code = try ftinit.exitCode(timeout: .seconds(15))
+            #expect(code == 1, "a stop that needed SIGKILL exits 1\(ftinit.report)")
+            #expect(ftinit.events("timeout").isEmpty, "the task's own timeout fired during the stop\(ftinit.report)")
+            #expect(!ftinit.events("killed", subject: "slow").isEmpty, "the stop did not kill it\(ftinit.report)")
+        }
+
         /// Defect 3: SIGTERM while the config's check host resolves (a name server that takes
         /// 2 s a query) stops boot: nothing is started and ftinit exits 0 once the lookup
         /// returns. Before, signals were blocked only after
