@@ -173,6 +173,30 @@ extension Integration {
 
         /// A renew-before as long as the validity would make a new pair on every boot: that is
         /// refused as a config error before anything is written or started.
+        /// Issue 14, defect 11 (first part): a kept key whose file was swapped for a symbolic
+        /// link (by a user who can write its directory) is refused, exit 73, and the link's
+        /// target keeps its owner. Before, ftinit as root chowned the target to the key's
+        /// owner: a way to take any file of the machine.
+        @Test func aKeySwappedForASymbolicLinkIsRefusedAndItsTargetKeepsItsOwner() throws {
+            let setup = try Setup()
+            defer { setup.scratch.remove() }
+            try setup.config()
+            _ = try setup.boot()
+            // The attack: the real key moved elsewhere (the pair still fits), a link in its place.
+            let victim = setup.scratch.file("victim-key.pem")
+            try FileManager.default.moveItem(atPath: setup.key, toPath: victim)
+            try #require(chown(victim, 0, 0) == 0)
+            try FileManager.default.createSymbolicLink(atPath: setup.key, withDestinationPath: victim)
+            let ftinit = try FTInit.launch(["run", "--config", setup.scratch.file("ftinit.conf")], environment: ["LB_IP": "127.0.0.1"],
+                                           directory: setup.scratch.path)
+            defer { ftinit.stop() }
+            #expect(try ftinit.exitCode(timeout: .seconds(15)) == 73, "\(ftinit.report)")
+            #expect(ftinit.stderr.text.contains("unable to use \(setup.key) as the TLS key: it is a symbolic link"), "\(ftinit.report)")
+            var info = stat()
+            #expect(stat(victim, &info) == 0 && info.st_uid == 0, "the link's target was handed to uid \(info.st_uid)")
+            #expect(ftinit.events("started").isEmpty, "\(ftinit.report)")
+        }
+
         @Test func renewBeforeNotShorterThanTheValidityIsAConfigError() throws {
             let setup = try Setup()
             defer { setup.scratch.remove() }

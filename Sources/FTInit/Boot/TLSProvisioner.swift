@@ -35,14 +35,24 @@ public enum TLSProvisioner {
 
     /// The owner or mode of a kept key may differ from the config (the owner changed since it
     /// was written): fix them, touching the file only when they differ, so a fitting pair on
-    /// a read-only volume is kept without a write.
+    /// a read-only volume is kept without a write. On the open file, never by path: a key
+    /// swapped for a symbolic link (by a user who can write its directory) would have ftinit,
+    /// as root, hand the link's target to the key's owner. Such a key is refused.
     static func fixKeyPermissions(_ path: String, owner: (uid: UInt32, gid: UInt32)?) throws(BootError) {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ELOOP {
+                throw .write("unable to use \(path) as the TLS key: it is a symbolic link (ftinit sets owner and mode only on a key file itself)")
+            }
+            throw .write("\(SystemError("open \(path)"))")
+        }
+        defer { close(fd) }
         var info = stat()
-        guard stat(path, &info) == 0 else { throw .write("\(SystemError("inspect \(path)"))") }
-        if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid, chown(path, owner.uid, owner.gid) != 0 {
+        guard fstat(fd, &info) == 0 else { throw .write("\(SystemError("inspect \(path)"))") }
+        if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid, fchown(fd, owner.uid, owner.gid) != 0 {
             throw .write("\(SystemError("set owner of \(path)"))")
         }
-        if info.st_mode & 0o7777 != 0o600, chmod(path, 0o600) != 0 {
+        if info.st_mode & 0o7777 != 0o600, fchmod(fd, 0o600) != 0 {
             throw .write("\(SystemError("set mode of \(path)"))")
         }
     }
