@@ -284,10 +284,11 @@ host_arch() {
 have() { command -v "$1" >/dev/null 2>&1; }
 
 docker_usable() { have docker && docker info >/dev/null 2>&1; }
+podman_usable() { have podman && podman info >/dev/null 2>&1; }
 
 detect_driver() {
     if docker_usable; then echo docker
-    elif have podman && podman info >/dev/null 2>&1; then echo podman
+    elif podman_usable; then echo podman
     elif have virsh && [[ -e /dev/kvm ]]; then echo kvm2
     else return 1
     fi
@@ -334,7 +335,7 @@ check_ftinit_builders() {
     fi
 
     if docker_usable; then CONTAINER_CLI=docker
-    elif have podman && podman info >/dev/null 2>&1; then CONTAINER_CLI=podman
+    elif podman_usable; then CONTAINER_CLI=podman
     fi
     if ((FTINIT_HOST_TOOLCHAIN == 0)) && [[ -z $CONTAINER_CLI ]]; then
         needs+=("a way to build ftinit: Docker (or podman) to build it in the official Swift image (https://docs.docker.com/engine/install/), or a host toolchain, which lacks here: $HOST_TOOLCHAIN_LACKS (Swift 6: https://www.swift.org/install/linux/, then sudo apt-get install libssl-dev pkg-config make binutils file)")
@@ -612,13 +613,14 @@ build_ftinit_in_container() {
 # failed can never leave an older image in its place: the new tag must exist afterwards.
 declare -A IMAGE_REFS=()
 build_images() {
-    local service ref i=0 kind_cluster=""
+    local service ref existing i=0 kind_cluster=""
     [[ $CONTEXT == kind-* ]] && have kind && kind_cluster=${CONTEXT#kind-}
+    existing=$(runtime_images)
     for service in "${SERVICES[@]}"; do
         i=$((i + 1))
         ref="$service:$IMAGE_TAG-$(image_hash "$service")"
         IMAGE_REFS[$service]=$ref
-        if image_present "$ref"; then
+        if grep -qxF "$ref" <<<"$existing"; then
             note "[$i/${#SERVICES[@]}] $ref: unchanged, already built"
             continue
         fi
@@ -637,34 +639,28 @@ build_images() {
                     die "kind load docker-image $ref failed (see its output above)"
             fi
         fi
-        dry || image_present "$ref" ||
+        dry || grep -qxF "$ref" <<<"$(runtime_images)" ||
             die "building image $ref failed: the cluster's runtime has no $ref after the build (the builder's error is in the build output above)"
     done
 }
 
-# image_present REF: whether the cluster's runtime (minikube) or this host's docker (--context)
-# has the image REF. minikube lists local images as docker.io/library/NAME:TAG.
-image_present() {
+# The images of the cluster's runtime (minikube) or of this host's docker (--context), as
+# NAME:TAG lines (minikube lists local images as docker.io/library/NAME:TAG).
+runtime_images() {
     local images
-    if [[ -z $CONTEXT ]]; then
-        images=$(query "" minikube -p "$PROFILE" image ls --format short) || return 1
-        grep -qxF "docker.io/library/$1" <<<"$images"
-    else
-        dry && return 1
-        docker image inspect "$1" >/dev/null 2>&1
-    fi
-}
-
-# Every image setup.sh has built (any content tag), as NAME:TAG lines.
-built_images() {
-    local images service pattern=""
-    for service in "${SERVICES[@]}"; do pattern+="${pattern:+|}$service"; done
     if [[ -z $CONTEXT ]]; then
         images=$(query "" minikube -p "$PROFILE" image ls --format short) || return 0
     else
         images=$(query "" docker images --format '{{.Repository}}:{{.Tag}}') || return 0
     fi
-    sed -n -E "s#^(docker\.io/library/)?(($pattern):$IMAGE_TAG(-[0-9a-f]+)?)\$#\2#p" <<<"$images"
+    printf '%s\n' "${images//docker.io\/library\//}"
+}
+
+# Every image setup.sh has built (any content tag), as NAME:TAG lines.
+built_images() {
+    local service pattern=""
+    for service in "${SERVICES[@]}"; do pattern+="${pattern:+|}$service"; done
+    grep -E "^($pattern):$IMAGE_TAG(-[0-9a-f]+)?\$" <<<"$(runtime_images)" || true
 }
 
 # A short hash of an image's build context (the folder, ftinit included).

@@ -15,25 +15,22 @@ public enum ControlClient {
     /// Asks ftinit at `path` for its report, within `timeout`; the error says what went wrong.
     public static func fetch(_ path: String, timeout: TimeSpan) -> Result<StatusReport, SystemError> {
         let deadline = Instant.now() + timeout
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(SystemError("create a socket")) }
-        defer { close(fd) }
         func failure(_ message: String) -> Result<StatusReport, SystemError> {
             .failure(SystemError(operation: "reach ftinit at \(path)", message: message))
         }
-
-        guard var address = try? unixAddress(path) else { return failure("path too long") }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if connected != 0 {
-            switch errno {
+        let fd: Int32
+        switch connectUnix(path) {
+        case .success(let connected): fd = connected
+        case .failure(let error):
+            switch error.code {
+            case ENAMETOOLONG: return failure("path too long")
             case ENOENT: return failure("no socket there (is ftinit running?)")
             case ECONNREFUSED: return failure("nothing listens there (ftinit is gone)")
             case EAGAIN: return failure("its backlog is full")
-            default: return failure(errorString(errno))
+            default: return failure(errorString(error.code))
             }
         }
+        defer { close(fd) }
         // A few bytes into a new socket's empty buffer: this send does not block. MSG_NOSIGNAL:
         // a server that closed at once (flooded) must give "fail", not kill us with SIGPIPE.
         guard send(fd, "status\n", 7, Int32(MSG_NOSIGNAL)) == 7 else { return failure("cannot send the request: \(errorString(errno))") }

@@ -175,13 +175,31 @@ private func removeStaleSocket(_ path: String) throws {
 /// accepts into its backlog without the server's help, so the answer does not depend on how
 /// busy that server is (a full backlog: EAGAIN); a stale file refuses (ECONNREFUSED).
 private func isServed(_ path: String) -> Bool {
-    guard var address = try? unixAddress(path) else { return false }
-    // Non-blocking: a full backlog answers EAGAIN (served, and busy) instead of waiting.
-    let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard probe >= 0 else { return false }
-    defer { close(probe) }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    switch connectUnix(path) {
+    case .success(let probe):
+        close(probe)
+        return true
+    case .failure(let failure):
+        return failure.code == EAGAIN
     }
-    return connected == 0 || errno == EAGAIN
+}
+
+/// Why `connectUnix` failed: connect's errno (ENAMETOOLONG for a path that does not fit).
+struct ConnectFailure: Error { let code: Int32 }
+
+/// A non-blocking, close-on-exec stream socket connected to the unix socket at `path` (the
+/// caller closes it). Non-blocking, so a full backlog answers EAGAIN instead of waiting.
+func connectUnix(_ path: String) -> Result<Int32, ConnectFailure> {
+    guard var address = try? unixAddress(path) else { return .failure(ConnectFailure(code: ENAMETOOLONG)) }
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return .failure(ConnectFailure(code: errno)) }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard connected == 0 else {
+        let code = errno
+        close(fd)
+        return .failure(ConnectFailure(code: code))
+    }
+    return .success(fd)
 }

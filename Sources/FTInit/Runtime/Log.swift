@@ -10,9 +10,14 @@ public enum Log {
     public enum Level: String { case info, warn, error }
 
     public static func event(_ level: Level, _ event: String, _ fields: String...) {
+        OutputSink.stderr.write(line(level, event, fields))
+    }
+
+    /// One event line, newline included, for a stream other than stderr too.
+    static func line(_ level: Level, _ event: String, _ fields: [String]) -> String {
         var line = "ftinit: \(level.rawValue) \(event)"
         for field in fields { line += " " + field }
-        OutputSink.stderr.write(line + "\n")
+        return line + "\n"
     }
 
     /// Config problems, one `PATH:LINE: message` line each on stderr.

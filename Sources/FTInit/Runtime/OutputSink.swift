@@ -134,7 +134,7 @@ public final class OutputSink {
             if wasCongested && !isCongested { onRelief?() }
         }
         if queue.isEmpty && droppedLines > 0 {
-            let report = "ftinit: warn output-dropped stream=\(name) lines=\(droppedLines)\n"
+            let report = Log.line(.warn, "output-dropped", ["stream=\(name)", "lines=\(droppedLines)"])
             droppedLines = 0
             write(report)
         }

@@ -17,9 +17,7 @@ public final class SignalReader {
         // Dispositions are inherited through exec: an ignored SIGCHLD would make the kernel
         // reap every child itself and send nothing, so no death would ever be seen. Every
         // signal starts at its default; the mask below then routes them all here.
-        for signal in 1...highestSignal where signal != SIGKILL && signal != SIGSTOP {
-            Glibc.signal(signal, SIG_DFL)
-        }
+        resetSignalDispositions()
         var set = sigset_t()
         sigfillset(&set)
         for signal in Self.synchronous { sigdelset(&set, signal) }
@@ -43,6 +41,14 @@ public final class SignalReader {
             received.append(Int32(bitPattern: info.ssi_signo))
         }
         return received
+    }
+}
+
+/// Every signal back to its default disposition (SIGKILL and SIGSTOP have no other): ftinit
+/// at start, and each child between fork and exec (only `signal`, async-signal-safe).
+func resetSignalDispositions() {
+    for signal in 1...highestSignal where signal != SIGKILL && signal != SIGSTOP {
+        Glibc.signal(signal, SIG_DFL)
     }
 }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 
 /// An IPv4/IPv6 address and port, resolved once before the event loop starts: name
 /// resolution blocks, so it never happens inside the loop.

@@ -133,9 +133,7 @@ private func fork_and_exec(
         if isatty(STDIN_FILENO) != 0 { _ = tcsetpgrp(STDIN_FILENO, getpid()) }
     }
     // ftinit blocks every signal and may have inherited ignored ones: children start clean.
-    for signal in 1...highestSignal where signal != SIGKILL && signal != SIGSTOP {
-        Glibc.signal(signal, SIG_DFL)
-    }
+    resetSignalDispositions()
     var empty = sigset_t()
     sigemptyset(&empty)
     sigprocmask(SIG_SETMASK, &empty, nil)

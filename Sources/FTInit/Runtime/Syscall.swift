@@ -47,8 +47,9 @@ func setNonBlocking(_ fd: Int32) throws {
     try syscall("set O_NONBLOCK on fd \(fd)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
 }
 
-/// Writes all of `bytes` to `fd`, waiting when the descriptor is non-blocking and full.
-/// Output must not be lost, so a full log pipe slows ftinit down rather than dropping lines.
+/// Writes all of `bytes` to `fd`, waiting when the descriptor is non-blocking and full: for
+/// the command-line clients, a control client's few bytes and a forked helper's answer.
+/// PID 1's own stdout and stderr go through `OutputSink`, which never waits.
 func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     var offset = 0
     while offset < bytes.count {
