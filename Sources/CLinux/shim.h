@@ -32,6 +32,10 @@ static inline int ftinit_close_from(int first) {
     return close_range((unsigned int)first, ~0U, 0);
 }
 
+// O_PATH is a GNU extension fcntl.h hides too: its value on the architectures ftinit is built
+// for (x86_64 and aarch64 take it from the kernel's asm-generic/fcntl.h).
+#define FTINIT_O_PATH 010000000
+
 static inline int ftinit_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

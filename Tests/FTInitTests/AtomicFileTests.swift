@@ -183,6 +183,97 @@ import Testing
         #expect(permissions(of: path) == 0o600)
     }
 
+    // MARK: no symbolic link on the way, no directory another user can change (issue 14, defect 11)
+
+    /// A directory of the destination swapped for a link (by a user who can write its parent)
+    /// would send root's write anywhere: refused, naming the link; its target is untouched.
+    @Test(arguments: ["conf.d", "etc"])
+    func aSymbolicLinkOnTheWayIsRefused(linked: String) throws {
+        let directory = try TemporaryDirectory()
+        let elsewhere = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("etc"), withIntermediateDirectories: true)
+        let link = directory.file(linked == "etc" ? "etc" : "etc/conf.d")
+        if linked == "etc" { try FileManager.default.removeItem(atPath: link) }
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: elsewhere.path)
+        let path = directory.file(linked == "etc" ? "etc/app.conf" : "etc/conf.d/app.conf")
+        let error = #expect(throws: SystemError.self) {
+            try AtomicFile(path: path, bytes: Self.bytes("x"), mode: 0o644)
+        }
+        #expect(error?.description.hasPrefix("unable to write \(path): \(link) is a symbolic link") == true, "\(String(describing: error))")
+        #expect(elsewhere.entries() == [], "written through the link")
+    }
+
+    /// The destination itself may be a link: the rename replaces the link, never its target.
+    @Test func aLinkAtTheDestinationIsReplacedNotFollowed() throws {
+        let directory = try TemporaryDirectory()
+        let elsewhere = try TemporaryDirectory()
+        try writeFile(elsewhere.file("target"), "precious\n")
+        let path = directory.file("app.conf")
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: elsewhere.file("target"))
+        try AtomicFile(path: path, bytes: Self.bytes("new\n"), mode: 0o644).commit()
+        #expect(contents(of: elsewhere.file("target")) == "precious\n")
+        #expect(contents(of: path) == "new\n")
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
+    }
+
+    /// A directory every user may write (minikube's hostPath volumes are 0777), or one a
+    /// group other than root's may write: refused, naming it and why.
+    @Test(arguments: [(0o777, "every user may write it (mode 0777)"), (0o775, "group 4343 may write it (mode 0775)")] as [(mode_t, String)])
+    func aDirectoryOthersCanChangeIsRefused(mode: mode_t, reason: String) throws {
+        let directory = try TemporaryDirectory()
+        let shared = directory.file("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        if mode & S_IWGRP != 0 && mode & S_IWOTH == 0 {
+            guard getuid() == 0 else { print("skipped: chgrp to a foreign group needs root"); return }
+            try #require(chown(shared, 0, 4343) == 0)
+        }
+        try #require(chmod(shared, mode) == 0)
+        let path = shared + "/app.conf"
+        let error = #expect(throws: SystemError.self) {
+            try AtomicFile(path: path, bytes: Self.bytes("x"), mode: 0o644)
+        }
+        #expect(error?.description == "unable to write \(path): its directory \(shared) can be changed by another user: \(reason)")
+        #expect(directory.entries("shared") == [])
+    }
+
+    /// A sticky directory (/tmp) is safe to write into: other users may add names there but
+    /// cannot rename or remove what ftinit wrote.
+    @Test func aStickyDirectoryEveryUserMayWriteIsTrusted() throws {
+        let directory = try TemporaryDirectory()
+        let shared = directory.file("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        try #require(chmod(shared, 0o1777) == 0)
+        try AtomicFile(path: shared + "/app.conf", bytes: Self.bytes("x"), mode: 0o644).commit()
+        #expect(contents(of: shared + "/app.conf") == "x")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "chown needs root"))
+    func aDirectoryOfAnotherUserIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let theirs = directory.file("theirs")
+        try FileManager.default.createDirectory(atPath: theirs, withIntermediateDirectories: true)
+        try #require(chown(theirs, 4242, 4242) == 0 && chmod(theirs, 0o755) == 0)
+        let error = #expect(throws: SystemError.self) {
+            try AtomicFile(path: theirs + "/app.conf", bytes: Self.bytes("x"), mode: 0o644)
+        }
+        #expect(error?.description == "unable to write \(theirs)/app.conf: its directory \(theirs) can be changed by another user: it belongs to uid 4242")
+        #expect(directory.entries("theirs") == [])
+    }
+
+    /// Only the directory written into must be ftinit's: one of ftinit's own inside a 0777
+    /// volume is trusted (no other user can rename or replace a root-owned 0755 directory).
+    @Test func aDirectoryOfItsOwnInsideASharedOneIsTrusted() throws {
+        let directory = try TemporaryDirectory()
+        let volume = directory.file("volume")
+        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: true)
+        try #require(chmod(volume, 0o777) == 0)
+        let path = volume + "/tls/cert.pem"
+        try AtomicFile(path: path, bytes: Self.bytes("x"), mode: 0o644).commit()
+        #expect(contents(of: path) == "x")
+        #expect(permissions(of: volume + "/tls").map { $0 & 0o022 } == 0, "ftinit's directory is writable by others")
+    }
+
     @Test(arguments: [
         ("/etc/app.conf", "/etc", "app.conf"),
         ("/app.conf", "/", "app.conf"),

@@ -195,7 +195,7 @@ import Testing
         }
         guard case .write? = error else { Issue.record("not a write error: \(String(describing: error))"); return }
         #expect(error?.exitCode == 73)
-        #expect(error?.description == "unable to create a temporary file for \(spec.destination): \(errorString(ENOTDIR))")
+        #expect(error?.description == "unable to open directory \(directory.file("out")) for \(spec.destination): \(errorString(ENOTDIR))")
         #expect(contents(of: directory.file("out")) == "a regular file where a directory should be\n")
     }
 

@@ -197,6 +197,40 @@ extension Integration {
             #expect(ftinit.events("started").isEmpty, "\(ftinit.report)")
         }
 
+        /// Issue 14, defect 11: the pair's directory replaced by a link to another directory
+        /// (by a user who can write its parent), or left writable by every user as minikube
+        /// makes its volumes (0777). Root followed the link and wrote there, and trusted the
+        /// 0777 directory; now both are refused before anything starts, naming the directory,
+        /// and a directory of ftinit's own inside the 0777 one is fine. The previous binary
+        /// wrote the key through the link (exit 0).
+        @Test func aPairDirectorySwappedForALinkOrWritableByEveryUserIsRefused() throws {
+            let setup = try Setup()
+            defer { setup.scratch.remove() }
+            try setup.config()
+            let elsewhere = setup.scratch.file("elsewhere")
+            try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: false)
+            try FileManager.default.removeItem(atPath: setup.scratch.file("tls"))
+            try FileManager.default.createSymbolicLink(atPath: setup.scratch.file("tls"), withDestinationPath: elsewhere)
+            let linked = try FTInit.launch(["run", "--config", setup.scratch.file("ftinit.conf")], environment: ["LB_IP": "127.0.0.1"],
+                                           directory: setup.scratch.path)
+            defer { linked.stop() }
+            #expect(try linked.exitCode(timeout: .seconds(15)) == 73, "\(linked.report)")
+            #expect(linked.stderr.text.contains("unable to write \(setup.key): \(setup.scratch.file("tls")) is a symbolic link"), "\(linked.report)")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: elsewhere)) == [], "written through the link")
+            #expect(linked.events("started").isEmpty, "\(linked.report)")
+
+            try FileManager.default.removeItem(atPath: setup.scratch.file("tls"))
+            try FileManager.default.createDirectory(atPath: setup.scratch.file("tls"), withIntermediateDirectories: false)
+            try #require(chmod(setup.scratch.file("tls"), 0o777) == 0)
+            let shared = try FTInit.launch(["run", "--config", setup.scratch.file("ftinit.conf")], environment: ["LB_IP": "127.0.0.1"],
+                                           directory: setup.scratch.path)
+            defer { shared.stop() }
+            #expect(try shared.exitCode(timeout: .seconds(15)) == 73, "\(shared.report)")
+            #expect(shared.stderr.text.contains("unable to write \(setup.key): its directory \(setup.scratch.file("tls")) can be changed by another user: every user may write it (mode 0777)"),
+                    "\(shared.report)")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: setup.scratch.file("tls"))) == [], "written into the 0777 directory")
+        }
+
         @Test func renewBeforeNotShorterThanTheValidityIsAConfigError() throws {
             let setup = try Setup()
             defer { setup.scratch.remove() }

@@ -6,23 +6,22 @@ import Musl
 
 /// A file written next to its destination and renamed over it: readers see the old file or
 /// the new one, never a part. Two files that must change together (a key and its
-/// certificate) are both prepared before either is committed.
+/// certificate) are both prepared before either is committed. Every step after the walk to
+/// the directory (see `WritableDirectory`) is relative to that directory's descriptor.
 public final class AtomicFile {
     public let path: String
-    private var temporaryPath: String?
+    private let directory: WritableDirectory
+    private let name: String
+    private var temporaryName: String?
 
     /// Writes `bytes` to a temporary file in the destination's directory (created if
     /// missing), with `mode` and `owner`, flushed to disk. Nothing visible changes yet.
     public init(path: String, bytes: [UInt8], mode: UInt32, owner: (uid: UInt32, gid: UInt32)? = nil) throws {
         self.path = path
-        let directory = parentDirectory(of: path)
-        try makeDirectories(directory)
-        var template = Array("\(directory)/.\(baseName(of: path)).ftinit-XXXXXX".utf8CString)
-        // mkstemp has no close-on-exec flag; ftinit is single-threaded, so no fork can come
-        // between it and the close below.
-        let fd = try syscall("create a temporary file for \(path)") { mkstemp(&template) }
-        let temporary = string(fromNulTerminated: template)
-        temporaryPath = temporary
+        name = baseName(of: path)
+        directory = try WritableDirectory(parentDirectory(of: path), for: path)
+        let (fd, temporary) = try Self.createTemporary(for: name, in: directory.fd, path: path)
+        temporaryName = temporary
         do {
             defer { close(fd) }
             // Errors name the destination: the temporary name means nothing to the reader.
@@ -42,24 +41,36 @@ public final class AtomicFile {
         }
     }
 
+    /// `.NAME.ftinit-XXXXXX`, created exclusively (never an existing file or link).
+    private static func createTemporary(for name: String, in directory: Int32, path: String) throws -> (Int32, String) {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        while true {
+            let temporary = ".\(name).ftinit-" + String((0..<6).map { _ in alphabet.randomElement()! })
+            let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 { return (fd, temporary) }
+            if errno != EEXIST && errno != EINTR { throw SystemError("create a temporary file for \(path)") }
+        }
+    }
+
     /// Renames the temporary file over the destination and flushes the directory entry.
     public func commit() throws {
-        guard let temporary = temporaryPath else { return }
+        guard let temporary = temporaryName else { return }
         do {
-            try syscall("rename \(temporary) to \(path)") { rename(temporary, path) }
+            try syscall("rename \(directory.path)/\(temporary) to \(path)") {
+                renameat(directory.fd, temporary, directory.fd, name)
+            }
         } catch {
             discard()
             throw error
         }
-        temporaryPath = nil
-        let directory = open(parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 { fsync(directory); close(directory) }
+        temporaryName = nil
+        directory.flush()
     }
 
     /// Removes the temporary file; the destination stays as it was.
     public func discard() {
-        if let temporary = temporaryPath { unlink(temporary) }
-        temporaryPath = nil
+        if let temporary = temporaryName { unlinkat(directory.fd, temporary, 0) }
+        temporaryName = nil
     }
 
     deinit { discard() }

@@ -62,7 +62,7 @@ extension Integration {
         /// bug, not the server's, so the image keeps TLS 1.3 for the clients that handle it.
         static func ftps(_ arguments: [String], user: ImageSystemUser, root: Scratch, network: ImageNetwork,
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
-            try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--tls-max", "1.2", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+            try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--tls-max", "1.2", "--cacert", root.file("etc/ssl/ft/tls/cert.pem"),
                              "--user", "\(user.name):\(ftpPassword)"] + arguments,
                             timeout: .seconds(30), sourceLocation: sourceLocation)
         }
@@ -109,7 +109,7 @@ extension Integration {
             // The listing shows the file; a wrong password is refused.
             let list = try Self.ftps(["ftp://127.0.0.1/"], user: user, root: root, network: network)
             #expect(list.succeeded && list.stdout.contains(name), "listing: \(list)")
-            let wrong = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+            let wrong = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/tls/cert.pem"),
                                          "--user", "\(user.name):not-the-password", "ftp://127.0.0.1/"])
             #expect(wrong.code == 67, "a wrong password: \(wrong)")
         }
@@ -130,7 +130,7 @@ extension Integration {
             #expect(plain.code == 67, "plain FTP: \(plain)\(ftps.report)")
             #expect(plain.stderr.contains("< 530"), "no 530 reply: \(plain)")
             // Nor anonymously, even over TLS.
-            let anonymous = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+            let anonymous = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert", root.file("etc/ssl/ft/tls/cert.pem"),
                                              "ftp://127.0.0.1/"])
             #expect(anonymous.code == 67, "anonymous FTPS: \(anonymous)")
             // The same login over TLS works (so the refusals above are about TLS and anonymity).
@@ -192,7 +192,7 @@ extension Integration {
                 if shipped {
                     #expect(login.succeeded, "the image's PAM service refused the right password: \(login)\(ftps.report)")
                     let wrong = try network.run(["curl", "-sS", "--max-time", "20", "--ssl-reqd", "--cacert",
-                                                 root.file("etc/ssl/ft/cert.pem"), "--user", "\(user.name):not-the-password",
+                                                 root.file("etc/ssl/ft/tls/cert.pem"), "--user", "\(user.name):not-the-password",
                                                  "ftp://127.0.0.1/"])
                     #expect(wrong.code == 67, "a wrong password: \(wrong)")
                 } else {

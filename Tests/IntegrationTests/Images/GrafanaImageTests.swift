@@ -39,12 +39,12 @@ extension Integration {
                         ("analytics", "check_for_plugin_updates"): "false", ("analytics", "reporting_enabled"): "false"}
             for (section, name), value in expected.items():
                 assert ini.get(section, name, fallback=None) == value, (section, name, ini.get(section, name, fallback=None))
-            source = yaml.safe_load(open(root + "/var/lib/grafana/provisioning/datasources/influxdb.yaml"))["datasources"][0]
+            source = yaml.safe_load(open(root + "/etc/grafana/provisioning/datasources/influxdb.yaml"))["datasources"][0]
             assert source["type"] == "influxdb" and source["url"] == sys.argv[4], source
             assert source["jsonData"]["dbName"] == "ftservices", source
             # ftinit's [metrics] pushes every 10 s: the data source's minimum interval.
             assert source["jsonData"]["timeInterval"] == "10s", source
-            provider = yaml.safe_load(open(root + "/var/lib/grafana/provisioning/dashboards/ft_services.yaml"))["providers"][0]
+            provider = yaml.safe_load(open(root + "/etc/grafana/provisioning/dashboards/ft_services.yaml"))["providers"][0]
             print("ok", ini["paths"]["provisioning"], provider["options"]["path"])
             """#
 

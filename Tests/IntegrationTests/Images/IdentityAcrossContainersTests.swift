@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// What makes a server the same server to its clients outlives its container (issue 13): after
@@ -28,6 +29,22 @@ extension Integration {
                 try #require(copied.succeeded, "\(copied)")
             }
             return mounts
+        }
+
+        /// Makes `image`'s PersistentVolumeClaim mounts in `root` as a first deployment finds
+        /// them: empty, root's and mode 0777 (minikube's hostPath provisioner,
+        /// pkg/storage/storage_provisioner.go: MkdirAll then Chmod 0777 "regardless of umask").
+        /// ftinit refuses to write into such a directory, so the images keep their files in a
+        /// directory of their own inside it.
+        static func provisionVolumes(of image: String, in root: Scratch) throws {
+            let deployment = try #require(try ManifestPolicy.render().first {
+                $0.string("kind") == "Deployment" && $0.string("metadata.name") == image
+            })
+            for mount in try ManifestPolicy.persistentMounts(deployment) {
+                let directory = root.file(String(mount.dropFirst()))
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try #require(chmod(directory, 0o777) == 0, "chmod \(directory)")
+            }
         }
 
         /// The SHA-256 fingerprint of the certificate served on 127.0.0.1:`port`, as a client gets it.
@@ -60,6 +77,7 @@ extension Integration {
             }
             let first = try Scratch()
             defer { first.remove() }
+            try Self.provisionVolumes(of: "nginx", in: first)
             let before = try boot(first)
 
             let second = try Scratch()
@@ -94,6 +112,7 @@ extension Integration {
             }
             let first = try WordPressImage.preparedRoot()
             defer { first.remove() }
+            try Self.provisionVolumes(of: "wordpress", in: first)
             let before = try boot(first)
             let upload = "var/www/wordpress/wp-content/uploads/2026/12/photo.jpg"
             try FileManager.default.createDirectory(atPath: first.file("var/www/wordpress/wp-content/uploads/2026/12"),

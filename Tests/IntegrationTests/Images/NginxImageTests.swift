@@ -109,7 +109,7 @@ extension Integration {
                 let missing = try HTTPResponse.fetch("https://127.0.0.1/no-such-page", root: root, network: network)
                 #expect(missing.status == 404, "\(missing)")
                 // A name that is not in the certificate fails verification.
-                let wrongName = try network.run(["curl", "-sS", "--max-time", "20", "--cacert", root.file("etc/ssl/ft/cert.pem"),
+                let wrongName = try network.run(["curl", "-sS", "--max-time", "20", "--cacert", root.file("etc/ssl/ft/tls/cert.pem"),
                                                  "--resolve", "not-nginx:443:127.0.0.1", "https://not-nginx/"])
                 #expect(wrongName.code == 60, "a name outside the certificate was accepted: \(wrongName)")
             }
@@ -224,7 +224,7 @@ extension Integration {
 
                 func cookieLogin(_ password: String) throws -> ToolResult {
                     try network.run(["python3", WebImages.client("pma_login.py"), "https://127.0.0.1/phpmyadmin/",
-                                     WebImages.secret("WP_DB_USER"), password, "--cacert", root.file("etc/ssl/ft/cert.pem"),
+                                     WebImages.secret("WP_DB_USER"), password, "--cacert", root.file("etc/ssl/ft/tls/cert.pem"),
                                      "--db", WebImages.secret("WP_DB_NAME"), "--expect-table", "nginx_proxy_probe"],
                                     timeout: .seconds(60))
                 }

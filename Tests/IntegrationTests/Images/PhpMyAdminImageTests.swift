@@ -32,7 +32,7 @@ extension Integration {
         static func cookieLogin(_ user: String, _ password: String, root: Scratch, network: ImageNetwork,
                                 extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
             try network.run(["python3", WebImages.client("pma_login.py"), "\(site)/", user, password,
-                             "--cacert", root.file("etc/ssl/ft/cert.pem")] + extra,
+                             "--cacert", root.file("etc/ssl/ft/tls/cert.pem")] + extra,
                             timeout: .seconds(60), sourceLocation: sourceLocation)
         }
 

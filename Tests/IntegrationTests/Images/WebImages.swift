@@ -67,7 +67,7 @@ enum WebImages {
     /// in the URL is checked against the [tls] SANs), a bounded time.
     static func curl(_ arguments: [String], certificate root: Scratch, network: ImageNetwork,
                      sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
-        try network.run(["curl", "-sS", "--max-time", "20", "--cacert", root.file("etc/ssl/ft/cert.pem")] + arguments,
+        try network.run(["curl", "-sS", "--max-time", "20", "--cacert", root.file("etc/ssl/ft/tls/cert.pem")] + arguments,
                         timeout: .seconds(30), sourceLocation: sourceLocation)
     }
 
