@@ -24,7 +24,7 @@ extension PasswdDatabase {
             #expect(children[1].identity == nil)
             #expect(children[2].identity?.uid == 4242)
             #expect(children[2].identity?.gid == 4343)
-            #expect(children.allSatisfy { $0.state == .waiting })
+            #expect(children.allSatisfy { $0.life.state == .waiting })
         }
 
         @Test func acceptsAnExistingDirectory() throws {

@@ -68,6 +68,26 @@ extension Integration {
             #expect(ftinit.process.ended == nil, "ftinit exited early\(ftinit.report)")
         }
 
+        /// Suspected in issue 14: leftovers surviving when /proc is absent and ftinit is not
+        /// PID 1 (its final sweep lists its children in /proc). Refuted: a static Swift binary
+        /// cannot start without /proc (the runtime aborts before main, looking for its own
+        /// path), so nothing is started and nothing can be left behind. Every OCI runtime mounts
+        /// /proc in a container; this pins down what happens where it is missing.
+        @Test func withoutProcFtinitStartsNothingSoLeavesNothingBehind() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [service keeper]
+                run = sh -c 'echo ok > \(scratch.file("started")); exec sleep 3806'
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], mode: .plain, directory: scratch.path, withoutProc: true)
+            defer { ftinit.stop() }
+            let ended = try #require(ftinit.waitForExit(timeout: .seconds(5)), "ftinit still runs without /proc\(ftinit.report)")
+            #expect(!scratch.exists("started") && ftinit.events("started").isEmpty, "a service started without /proc\(ftinit.report)")
+            print("without /proc: \(ended), \(ftinit.stderr.text.split(separator: "\n").first ?? "")")
+        }
+
         /// An orphan in a session of its own is out of reach of the stop signal sent to the
         /// service's process group; ftinit still kills it before exiting.
         @Test func orphanThatLeftTheServiceGroupIsKilledBeforeFtinitExits() throws {

@@ -4,46 +4,76 @@ import Glibc
 import Musl
 #endif
 
-/// One configured program at run time: where it is in its life and what ftinit holds for it.
+/// One configured program at run time: its `Lifecycle` and what ftinit holds for it while it
+/// lives (its timers, its check runner). `handle` is the one way its life moves on: it runs
+/// the transition, cancels the timers the new state does not own (and the check under way
+/// once it may no longer check), then performs the effects: timers, checks and signals here,
+/// the rest (health changes, the stop's progress, its end) reported to the supervisor.
 final class Child {
-    enum State: Equatable {
-        case waiting                    // its `after` dependencies are not satisfied yet
-        case running(pid: pid_t)        // exec succeeded, not reaped yet
-        case ended(ExitStatus)          // reaped (or could not be started)
-    }
-
     let program: Program
     let identity: Identity?
-    var state: State = .waiting
-    /// A task's `timeout` timer, while it runs and is not being stopped.
-    var timeoutTimer: Int?
-    /// The stop's timer (SIGKILL after `stop-timeout`), while it is being stopped.
-    var stopTimer: Int?
-    var timedOut = false
     /// Where its tcp/http check connects, resolved before the loop starts.
     var checkAddress: SocketAddress?
-    var monitor: HealthMonitor?
-    var startedAt: Instant?
-    /// The kernel refused to signal it (see `Supervisor.send`): stopping skips it.
-    var signalRefused = false
+    private(set) var life: Lifecycle
+    private(set) var checker: CheckRunner?
+    /// The pid it had (it leads its own session), kept for the log lines once it is reaped.
+    private(set) var session: pid_t?
+    private var timers: [Lifecycle.Timer: Int] = [:]
+    private var loop: EventLoop?
+    private var report: (Child, Lifecycle.Effect) -> Void = { _, _ in }
 
     init(program: Program, identity: Identity?) {
         self.program = program
         self.identity = identity
+        life = Lifecycle(kind: program.kind, check: program.check, timeout: program.timeout)
     }
 
-    var pid: pid_t? {
-        if case .running(let pid) = state { return pid }
-        return nil
+    /// Wires it to the loop, its check (if it has one) and the supervisor.
+    func attach(loop: EventLoop, checker: CheckRunner?, report: @escaping (Child, Lifecycle.Effect) -> Void) {
+        self.loop = loop
+        self.checker = checker
+        self.report = report
     }
 
-    /// Whether what comes `after` this program may start: a service once it runs (and has
-    /// passed its check, if it has one), a task once it exited 0.
-    var satisfiesDependents: Bool {
-        switch (program.kind, state) {
-        case (.service, .running): return monitor?.everHealthy ?? true
-        case (.task, .ended(.exited(0))): return !timedOut
-        default: return false
+    func handle(_ event: Lifecycle.Event) {
+        if case .spawned(let pid, _) = event { session = pid }
+        let effects = life.handle(event)
+        let owned = life.ownedTimers
+        for (timer, id) in timers where !owned.contains(timer) {
+            loop?.cancel(id)
+            timers[timer] = nil
         }
+        if !life.checking { checker?.cancel() }
+        for effect in effects { perform(effect) }
+    }
+
+    private func perform(_ effect: Lifecycle.Effect) {
+        switch effect {
+        case .schedule(let timer, let at):
+            // An effect of a transition that a nested one (a refused signal) already overtook.
+            guard life.ownedTimers.contains(timer), let loop else { return }
+            if let old = timers[timer] { loop.cancel(old) }
+            timers[timer] = loop.schedule(at: at) { [unowned self] in
+                self.timers[timer] = nil
+                self.handle(.timerFired(timer, at: .now()))
+            }
+        case .runCheck:
+            guard life.checking else { return }
+            checker?.run { [unowned self] result in self.handle(.checked(passed: result == .passed, at: .now())) }
+        case .signalGroup(let signal):
+            send(signal, group: true)
+        default:
+            report(self, effect)
+        }
+    }
+
+    /// Sends `signal` to it (to its process group with `group`) while it is unreaped, so never
+    /// to a pid the kernel may have reused. A refusal is an event of its life.
+    @discardableResult
+    func send(_ signal: Int32, group: Bool) -> Bool {
+        guard let pid = life.pid else { return false }
+        if deliver(signal, to: group ? -pid : pid, subject: program.logSubject) { return true }
+        handle(.signalRefused)
+        return false
     }
 }

@@ -7,7 +7,7 @@ extension Supervisor {
             return Log.event(.info, "metrics", "off", Log.field("reason", "url is empty"))
         }
         let agent = MetricsAgent(spec: spec, target: target, services: config.services.map(\.name), loop: loop,
-                                 register: { [unowned self] pid, onExit in self.auxiliary[pid] = onExit },
+                                 register: { [unowned self] pid, onExit in self.registry.register(pid, onExit) },
                                  snapshot: { [unowned self] in self.snapshot().programs.filter { $0.kind == "service" } })
         metrics = agent
         agent.start()

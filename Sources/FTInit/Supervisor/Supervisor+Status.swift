@@ -8,17 +8,16 @@ extension Supervisor {
         let now = Instant.now()
         let programs = children.map { child -> StatusReport.Program in
             let state: String
-            switch child.state {
+            switch child.life.state {
             case .waiting: state = "waiting"
-            case .running: state = "running"
-            case .ended(let status): state = child.program.kind == .task && status == .exited(0) ? "done" : "exited"
+            case .running, .stopping: state = "running"
+            case .ended(let ended): state = child.program.kind == .task && ended.status == .exited(0) ? "done" : "exited"
             }
-            let monitor = child.monitor
             return StatusReport.Program(
-                kind: child.program.kind.rawValue, name: child.program.name, state: state, pid: child.pid,
-                health: monitor?.health.rawValue ?? "none",
-                uptime: child.pid != nil ? child.startedAt.map { now.since($0) } : nil,
-                check: monitor?.spec.text, result: monitor?.lastResult, latency: monitor?.lastLatency)
+                kind: child.program.kind.rawValue, name: child.program.name, state: state, pid: child.life.pid,
+                health: child.life.health?.verdict.rawValue ?? "none",
+                uptime: child.life.since.map { now.since($0) },
+                check: child.program.check?.text, result: child.checker?.lastResult, latency: child.checker?.lastLatency)
         }
         return verdict(programs)
     }

@@ -21,8 +21,8 @@ public final class Supervisor {
     private let socketPath: String
     private var control: ControlServer?
     var metrics: MetricsAgent?
-    /// Exits of children that are not programs (exec checks), by pid.
-    var auxiliary: [pid_t: (ExitStatus) -> Void] = [:]
+    /// Who hears of each reaped pid: programs, exec checks, helper children.
+    let registry = PidRegistry()
 
     enum Phase { case running, stopping(deadline: Instant), finished }
     var phase = Phase.running
@@ -53,7 +53,11 @@ public final class Supervisor {
         OutputSink.stderr.attach(to: loop)
         output = config.logPrefix ? OutputRouter(loop: loop) : nil
         devNull = try syscall("open /dev/null") { open("/dev/null", O_RDWR | O_CLOEXEC) }
-        for child in children { attachMonitor(to: child) }
+        for child in children {
+            child.attach(loop: loop, checker: makeChecker(for: child)) { [unowned self] child, effect in
+                self.lifecycleReported(effect, of: child)
+            }
+        }
     }
 
     /// PID 1's phases, in order, like tini's `main`: signals first (so that nothing sent from
@@ -105,8 +109,9 @@ public final class Supervisor {
         return true
     }
 
-    /// Everything that may fail fatally happens before the loop: a PID 1 that dies takes the
-    /// container with it, so inside the loop problems are logged and supervision goes on.
+    /// The phases after the config: control socket, boot, start, loop, finish. Everything
+    /// that may fail fatally happens before the loop: a PID 1 that dies takes the container
+    /// with it, so inside the loop problems are logged and supervision goes on.
     func run() throws -> Int32 {
         becomeSubreaperUnlessInit()
         try loop.watch(signals.fd) { [unowned self] in self.handleSignals() }
@@ -118,9 +123,22 @@ public final class Supervisor {
         if Self.stoppedBeforeStart(signals) { return 0 }
         startMetrics()
         startReady()
+        return runLoop()
+    }
+
+    /// Until `finish`. The loop's own failure (epoll refusing a wait: a bug, not a condition)
+    /// still ends in `finish`, so no child is left behind by a PID 1 that throws.
+    private func runLoop() -> Int32 {
         while true {
             if case .finished = phase { return exitCode ?? 0 }
-            try loop.runOnce()
+            do {
+                try loop.runOnce()
+            } catch {
+                Log.event(.error, "loop-failed", Log.field("error", "\(error)"))
+                exitCode = ExitCode.osError
+                stopReason = "ftinit's loop failed: \(error)"
+                finish()
+            }
         }
     }
 
@@ -157,9 +175,9 @@ public final class Supervisor {
     func startReady() {
         for child in startOrder {
             guard case .running = phase else { return }
-            guard child.state == .waiting else { continue }
+            guard child.life.state == .waiting else { continue }
             let ready = child.program.after.allSatisfy { dependency in
-                children.first { $0.program.name == dependency.value }?.satisfiesDependents ?? false
+                children.first { $0.program.name == dependency.value }?.life.satisfiesDependents ?? false
             }
             if ready { start(child) }
         }
@@ -175,20 +193,16 @@ public final class Supervisor {
             request.stdout = pipes?.stdout
             request.stderr = pipes?.stderr
             let pid = try spawn(request)
-            child.state = .running(pid: pid)
-            child.startedAt = .now()
+            registry.register(pid) { [unowned child] status in child.handle(.reaped(status)) }
             started.append(child)
             Log.event(.info, "started", program.logSubject, "pid=\(pid)")
-            if let timeout = program.timeout {
-                child.timeoutTimer = loop.schedule(at: .now() + timeout) { [unowned self] in self.taskTimedOut(child, timeout) }
-            }
-            child.monitor?.begin()
+            child.handle(.spawned(pid: pid, at: .now()))
         } catch let error as SpawnError {
-            child.state = .ended(.exited(error.exitCode))
+            child.handle(.couldNotStart(.exited(error.exitCode)))
             Log.event(.error, "exec-failed", program.logSubject, Log.field("command", program.argv[0]), Log.field("error", error.description))
             beginStop(exitCode: error.exitCode, reason: "\(program.name) could not be started: \(error)")
         } catch {
-            child.state = .ended(.exited(ExitCode.osError))
+            child.handle(.couldNotStart(.exited(ExitCode.osError)))
             Log.event(.error, "start-failed", program.logSubject, Log.field("error", "\(error)"))
             beginStop(exitCode: ExitCode.osError, reason: "\(program.name) could not be started: \(error)")
         }
@@ -209,18 +223,10 @@ public final class Supervisor {
         return request
     }
 
-    private func taskTimedOut(_ child: Child, _ timeout: TimeSpan) {
-        guard let pid = child.pid else { return }
-        child.timeoutTimer = nil
-        child.timedOut = true
-        Log.event(.warn, "timeout", child.program.logSubject, "pid=\(pid)", "after=\(timeout)")
-        send(SIGKILL, to: -pid, of: child)
-    }
-
     /// With only tasks configured, ftinit is done once the last one succeeded.
     private func finishIfNothingLeft() {
         guard case .running = phase else { return }
-        if children.allSatisfy({ $0.program.kind == .task && $0.satisfiesDependents }) {
+        if children.allSatisfy({ $0.program.kind == .task && $0.life.satisfiesDependents }) {
             exitCode = 0
             finish()
         }
@@ -236,13 +242,13 @@ public final class Supervisor {
         for signal in received.filter({ $0 == SIGCHLD }) + received.filter({ $0 != SIGCHLD }) {
             switch signal {
             case SIGCHLD:
-                for (pid, status) in reapChildren() { childEnded(pid: pid, status: status) }
+                for (pid, status) in reapChildren() { registry.reaped(pid, status) }
             case SIGTERM, SIGINT:
                 Log.event(.info, "stop-requested", "signal=\(SignalName.name(of: signal))")
                 beginStop(exitCode: 0, reason: "stop requested by SIG\(SignalName.name(of: signal))")
             case _ where Self.forwarded.contains(signal):
                 for child in started {
-                    guard let pid = child.pid, send(signal, to: pid, of: child) else { continue }
+                    guard let pid = child.life.pid, child.send(signal, group: false) else { continue }
                     Log.event(.info, "forwarded", "signal=\(SignalName.name(of: signal))", child.program.logSubject, "pid=\(pid)")
                 }
             case SIGPIPE:
@@ -255,22 +261,49 @@ public final class Supervisor {
         }
     }
 
-    /// A reaped pid: one of ours, an exec check's, or an orphan that only needed reaping.
-    private func childEnded(pid: pid_t, status: ExitStatus) {
-        if let handler = auxiliary.removeValue(forKey: pid) { return handler(status) }
-        guard let child = children.first(where: { $0.pid == pid }) else { return }
-        child.state = .ended(status)
-        child.monitor?.end()
-        for timer in [child.timeoutTimer, child.stopTimer].compactMap({ $0 }) { loop.cancel(timer) }
-        child.timeoutTimer = nil
-        child.stopTimer = nil
-        Log.event(.info, "exited", child.program.logSubject, "pid=\(pid)", status.description)
+    /// What a child's lifecycle reports: the supervisor's part of each transition.
+    private func lifecycleReported(_ effect: Lifecycle.Effect, of child: Child) {
+        let subject = child.program.logSubject
+        let pid = child.session ?? 0
+        switch effect {
+        case .becameHealthy:
+            Log.event(.info, "healthy", subject, Log.field("check", child.program.check?.text ?? ""),
+                      "latency=\(child.checker?.lastLatency ?? .zero)")
+            startReady()
+        case .becameUnhealthy:
+            let check = child.program.check
+            let summary = check.flatMap { spec in child.life.health.map { $0.failureSummary(spec) } } ?? ""
+            let last = child.checker?.lastResult
+            Log.event(.error, "unhealthy", subject, Log.field("check", check?.text ?? ""),
+                      Log.field("reason", summary), Log.field("error", last ?? ""))
+            beginStop(exitCode: ExitCode.unhealthy, reason: "\(child.program.name) unhealthy: \(last ?? summary)")
+        case .timedOut(let after):
+            Log.event(.warn, "timeout", subject, "pid=\(pid)", "after=\(after)")
+        case .stopping(let signal, let timeout):
+            guard child.life.stoppable else { return }  // the signal was refused
+            Log.event(.info, "stopping", subject, "pid=\(pid)", "signal=\(SignalName.name(of: signal))", "timeout=\(timeout)")
+        case .killed(let after):
+            stoppedUncleanly = true
+            guard case .stopping(let stopping) = child.life.state, !stopping.refused else { return }
+            Log.event(.warn, "killed", subject, "pid=\(pid)", "after=\(after)")
+        case .refused:
+            stoppedUncleanly = true
+            if child === stopping { stopNext() }
+        case .ended(let status):
+            childEnded(child, pid: pid, status: status)
+        case .schedule, .signalGroup, .runCheck:
+            break  // performed by the child itself
+        }
+    }
 
+    /// A program was reaped.
+    private func childEnded(_ child: Child, pid: pid_t, status: ExitStatus) {
+        Log.event(.info, "exited", child.program.logSubject, "pid=\(pid)", status.description)
         switch phase {
         case .stopping:
             if child === stopping { stopNext() }
         case .running:
-            if child.satisfiesDependents {
+            if child.life.satisfiesDependents {
                 startReady()  // a task succeeded
             } else if child.program.kind == .service, status == .exited(0), let left = leftBehind(by: pid) {
                 Log.event(.error, "daemonized", child.program.logSubject, "pid=\(pid)", "left=\(left)",
@@ -290,7 +323,7 @@ public final class Supervisor {
     /// service that daemonizes by mistake (docs/ftinit.md, "Runtime behaviour").
     private func leftBehind(by pid: pid_t) -> Int? {
         var reader = FileReader()
-        let known = Set(children.compactMap(\.pid) + auxiliary.keys)
+        let known = registry.pids
         let left = ProcessTable.read(reader: &reader).leftBehind(by: pid, adopter: getpid(), known: known)
         return left.isEmpty ? nil : left.count
     }
@@ -303,48 +336,26 @@ public final class Supervisor {
         stopReason = reason
         let deadline = Instant.now() + config.stopTimeout
         phase = .stopping(deadline: deadline)
-        for child in children { child.monitor?.end() }
+        for child in children { child.handle(.endChecks) }
         metrics?.stop()  // no last push: shutdown must not wait for InfluxDB
         // If a process survives even SIGKILL (stuck in the kernel), ftinit exits anyway.
         loop.schedule(at: deadline + .seconds(2)) { [unowned self] in self.finish() }
         stopNext()
     }
 
-    /// Stops the most recently started child still running; `finish` when none is left.
+    /// Stops the most recently started child still running (and not refusing signals);
+    /// `finish` when none is left. Its lifecycle takes it from there: its end, or a refused
+    /// signal, calls this again.
     private func stopNext() {
         guard case .stopping(let deadline) = phase else { return }
-        guard let child = started.last(where: { $0.pid != nil && !$0.signalRefused }), let pid = child.pid else {
+        guard let child = started.last(where: { if case .running(let running) = $0.life.state { return !running.refused }; return false }) else {
             stopping = nil
             finish()
             return
         }
         stopping = child
-        let program = child.program
-        let timeout = min(program.stopTimeout, deadline.since(.now()))
-        guard send(program.stopSignal, to: -pid, of: child) else { return stopNext() }
-        Log.event(.info, "stopping", program.logSubject, "pid=\(pid)", "signal=\(SignalName.name(of: program.stopSignal))", "timeout=\(timeout)")
-        let sentAt = Instant.now()
-        // A task's own timeout ends here: the stop's rules (its timeout, then SIGKILL, exit 1)
-        // decide from now on.
-        if let timer = child.timeoutTimer { loop.cancel(timer); child.timeoutTimer = nil }
-        child.stopTimer = loop.schedule(at: sentAt + timeout) { [unowned self] in
-            child.stopTimer = nil
-            guard child.pid == pid else { return }
-            self.stoppedUncleanly = true
-            guard self.send(SIGKILL, to: -pid, of: child) else { return self.stopNext() }
-            Log.event(.warn, "killed", program.logSubject, "pid=\(pid)", "after=\(Instant.now().since(sentAt))")
-        }
-    }
-
-    /// `deliver` to the child (a negative target: its process group, as it leads its own
-    /// session); a refused signal marks it: ftinit cannot stop it, and it ends with the
-    /// container (the kernel kills a PID namespace whose PID 1 exits).
-    @discardableResult
-    private func send(_ signal: Int32, to target: pid_t, of child: Child) -> Bool {
-        if deliver(signal, to: target, subject: child.program.logSubject) { return true }
-        child.signalRefused = true
-        stoppedUncleanly = true
-        return false
+        let timeout = min(child.program.stopTimeout, deadline.since(.now()))
+        child.handle(.stop(signal: child.program.stopSignal, within: timeout, at: .now()))
     }
 
     private func finish() {

@@ -68,13 +68,16 @@ final class FTInit: @unchecked Sendable {
         cgroups: CgroupLayout? = nil,
         stdout stdoutPath: String? = nil,
         stderr stderrPath: String? = nil,
+        withoutProc: Bool = false,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         let binary = try FTInitBinary.require(sourceLocation: sourceLocation)
         var requirements: [Requirement] = [.tools(Prerequisites.baseTools)]
         if mode == .pid1 { requirements += [.root, .pidNamespaces, .tools(["unshare"])] }
+        if withoutProc { requirements += [.root, .tools(["unshare", "mount"])] }
         if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil { requirements += [.tools(["mount"])] }
         try Prerequisites.require(requirements, sourceLocation: sourceLocation)
+        precondition(!withoutProc || mode == .plain, "withoutProc is for .plain: under unshare --pid ftinit is PID 1")
         precondition(mode == .pid1 || (bindMounts.isEmpty && readOnlyMounts.isEmpty && network == nil && cgroups == nil && stdoutPath == nil && stderrPath == nil),
                      "bind mounts and stdout need the private mount namespace and the shell of .pid1")
 
@@ -112,6 +115,14 @@ final class FTInit: @unchecked Sendable {
             } else {
                 process = try SpawnedProcess(executable: unshare, arguments: unshareArguments, environment: env, directory: directory)
             }
+        case .plain where withoutProc:
+            // A mount namespace of its own whose /proc is an empty tmpfs; unshare and sh exec,
+            // so the pid is ftinit's.
+            let unshare = try #require(Prerequisites.which("unshare"), sourceLocation: sourceLocation)
+            process = try SpawnedProcess(executable: unshare,
+                                         arguments: ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                                                     "mount -t tmpfs none /proc && exec \"$0\" \"$@\"", binary] + arguments,
+                                         environment: env, directory: directory)
         case .plain:
             process = try SpawnedProcess(executable: binary, arguments: arguments, environment: env, directory: directory)
         }

@@ -1,9 +1,10 @@
 import Testing
 @testable import FTInit
 
-/// The health state machine of docs/ftinit.md, "Health checks", driven by a real event loop
-/// and a scripted check whose results the test decides.
-@Suite struct HealthMonitorTests {
+/// The health rules of docs/ftinit.md, "Health checks", as a service's lifecycle applies them:
+/// a real `Child` (lifecycle, timers, check runner) on a real event loop, with a scripted
+/// check whose results the test decides.
+@Suite struct HealthLifecycleTests {
     /// One scripted attempt: it answers `result` after `delay` through the loop, or never
     /// (nil result). Cancelled, it stays silent, as the real attempts do.
     final class ScriptedAttempt: CheckAttempt {
@@ -37,15 +38,28 @@ import Testing
         }
     }
 
-    /// A monitor with a scripted check; the results are used in order, the last one repeats.
+    /// What the tests read of a checked service: its health counter and its check's last result.
+    struct Observed {
+        let child: Child
+        var health: HealthCounter.Verdict { child.life.health!.verdict }
+        var everHealthy: Bool { child.life.health!.everHealthy }
+        var consecutiveFailures: Int { child.life.health!.consecutiveFailures }
+        var failureSummary: String { child.life.health!.failureSummary(child.program.check!) }
+        var lastResult: String? { child.checker?.lastResult }
+        var lastLatency: TimeSpan? { child.checker?.lastLatency }
+        /// What the stop does to every service before stopping any (defect 5 of issue 14).
+        func end() { child.handle(.endChecks) }
+    }
+
+    /// A service with a scripted check; the results are used in order, the last one repeats.
     final class Bench {
         let loop: EventLoop
         var script: [CheckResult?]
         var delay = TimeSpan.zero
         private(set) var attempts: [ScriptedAttempt] = []
         private(set) var attemptTimes: [Instant] = []
-        private(set) var changes: [(health: HealthMonitor.Health, after: Int64)] = []
-        private(set) var monitor: HealthMonitor!
+        private(set) var changes: [(health: HealthCounter.Verdict, after: Int64)] = []
+        private(set) var child: Child!
         private(set) var began = Instant.now()
 
         init(_ script: [CheckResult?], interval: Int64 = 50, timeout: Int64 = 1000, retries: Int = 3, startPeriod: Int64 = 5000) throws {
@@ -56,20 +70,31 @@ import Testing
             spec.timeout = TimeSpan(milliseconds: timeout)
             spec.retries = retries
             spec.startPeriod = TimeSpan(milliseconds: startPeriod)
-            monitor = HealthMonitor(spec: spec, loop: loop, makeAttempt: { [unowned self] completion in
+            var program = Program(kind: .service, name: "web", line: 1)
+            program.check = spec
+            child = Child(program: program, identity: nil)
+            let checker = CheckRunner(spec: spec, loop: loop) { [unowned self] completion in
                 let result = self.script.count > 1 ? self.script.removeFirst() : self.script.first ?? nil
                 let attempt = ScriptedAttempt(result: result, delay: self.delay, loop: self.loop, completion: completion)
                 self.attempts.append(attempt)
                 self.attemptTimes.append(.now())
                 return attempt
-            }, onChange: { [unowned self] monitor in
-                self.changes.append((monitor.health, milliseconds(since: self.began)))
-            })
+            }
+            child.attach(loop: loop, checker: checker) { [unowned self] _, effect in
+                switch effect {
+                case .becameHealthy: self.changes.append((.healthy, milliseconds(since: self.began)))
+                case .becameUnhealthy: self.changes.append((.unhealthy, milliseconds(since: self.began)))
+                default: break
+                }
+            }
         }
 
+        var monitor: Observed { Observed(child: child) }
+
+        /// The service was just started (a pid no signal is ever sent to: nothing stops it here).
         func begin() {
             began = .now()
-            monitor.begin()
+            child.handle(.spawned(pid: 999_999, at: began))
         }
 
         /// Drives the loop until `done()` or `limit` ms; whether `done()` held.
@@ -80,13 +105,13 @@ import Testing
 
         func run(for limit: Int64) throws { try drive(loop, for: TimeSpan(milliseconds: limit)) }
 
-        var health: HealthMonitor.Health { monitor.health }
-        var changedTo: [HealthMonitor.Health] { changes.map(\.health) }
+        var health: HealthCounter.Verdict { monitor.health }
+        var changedTo: [HealthCounter.Verdict] { changes.map(\.health) }
 
         /// Milliseconds between consecutive attempts.
         var gaps: [Int64] { zip(attemptTimes.dropFirst(), attemptTimes).map { $0.milliseconds - $1.milliseconds } }
 
-        deinit { monitor?.end() }
+        deinit { child?.handle(.endChecks) }
     }
 
     static let refused = CheckResult.failed("connect to 127.0.0.1:1: Connection refused")
