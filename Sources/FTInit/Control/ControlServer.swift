@@ -104,9 +104,9 @@ public final class ControlServer {
 
     private func readRequest(_ client: Int32) {
         var buffer = [UInt8](repeating: 0, count: Self.requestLimit)
-        let n = read(client, &buffer, buffer.count)
-        if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-        guard n > 0, var entry = clients[client] else { return drop(client) }
+        let result = buffer.withUnsafeMutableBytes { readOnce(client, into: $0) }
+        if result == .wouldBlock { return }
+        guard case .bytes(let n) = result, var entry = clients[client] else { return drop(client) }
         entry.request += buffer[..<n]
         clients[client] = entry
         if entry.request.contains(UInt8(ascii: "\n")) {

@@ -123,10 +123,12 @@ final class HTTPExchange: OneShot<HTTPExchange.Outcome> {
                 }
                 n = Int(got)
             } else {
-                n = read(fd, &buffer, buffer.count)
-                if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-                if n < 0 { return finish(.failed("read from \(address.description): \(errorString(errno))")) }
-                if n == 0 { return conclude() }
+                switch buffer.withUnsafeMutableBytes({ readOnce(fd, into: $0) }) {
+                case .bytes(let count): n = count
+                case .wouldBlock: return
+                case .endOfStream: return conclude()
+                case .failed(let code): return finish(.failed("read from \(address.description): \(errorString(code))"))
+                }
             }
             response += buffer[..<min(n, Self.maxResponse - response.count)]
             let hasStatusLine = response.contains(UInt8(ascii: "\n"))

@@ -32,16 +32,15 @@ public final class OutputRelay {
     /// waiting, so a child that writes without pause gets one read per wake-up and signals,
     /// reaping and probes get their turn in between. `.ended`: the fd can be closed.
     public func readOnce() -> ReadOutcome {
-        while true {
-            let n = Self.scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                pending += Self.scratch[..<n]
-                emitCompleteLines()
-                return .data
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { return .wouldBlock }
-            flush()  // EOF, or an error that ends the stream just the same
+        switch Self.scratch.withUnsafeMutableBytes({ FTInit.readOnce(fd, into: $0) }) {
+        case .bytes(let n):
+            pending += Self.scratch[..<n]
+            emitCompleteLines()
+            return .data
+        case .wouldBlock:
+            return .wouldBlock
+        case .endOfStream, .failed:
+            flush()  // an error ends the stream just the same
             return .ended
         }
     }

@@ -67,6 +67,20 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     }
 }
 
+/// What one read of a non-blocking descriptor gave. Every reader in the loop reads through
+/// `readOnce`, so each decides on these four answers and nothing else (EINTR is retried).
+enum ReadResult: Equatable { case bytes(Int), wouldBlock, endOfStream, failed(Int32) }
+
+func readOnce(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+    while true {
+        let n = read(fd, buffer.baseAddress, buffer.count)
+        if n > 0 { return .bytes(n) }
+        if n == 0 { return .endOfStream }
+        if errno == EINTR { continue }
+        return errno == EAGAIN ? .wouldBlock : .failed(errno)
+    }
+}
+
 /// How a read of everything a non-blocking descriptor holds ended.
 enum DrainEnd: Equatable { case wouldBlock, endOfStream, failed(Int32) }
 
@@ -75,13 +89,13 @@ enum DrainEnd: Equatable { case wouldBlock, endOfStream, failed(Int32) }
 /// the budget ran out; the level-triggered loop calls again while more is waiting.
 func drain(_ fd: Int32, budget: Int = 16, _ take: (ArraySlice<UInt8>) -> Void) -> DrainEnd {
     var buffer = [UInt8](repeating: 0, count: 4096)
-    var reads = 0
-    while reads < budget {
-        let n = read(fd, &buffer, buffer.count)
-        if n > 0 { take(buffer[..<n]); reads += 1; continue }
-        if n == 0 { return .endOfStream }
-        if errno == EINTR { continue }
-        return errno == EAGAIN ? .wouldBlock : .failed(errno)
+    for _ in 0..<budget {
+        switch buffer.withUnsafeMutableBytes({ readOnce(fd, into: $0) }) {
+        case .bytes(let n): take(buffer[..<n])
+        case .wouldBlock: return .wouldBlock
+        case .endOfStream: return .endOfStream
+        case .failed(let code): return .failed(code)
+        }
     }
     return .wouldBlock
 }
