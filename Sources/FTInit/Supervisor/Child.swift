@@ -17,7 +17,7 @@ final class Child {
     private(set) var life: Lifecycle
     private(set) var checker: CheckRunner?
     /// The pid it had (it leads its own session), kept for the log lines once it is reaped.
-    private(set) var session: pid_t?
+    private(set) var startedPid: pid_t?
     private var timers: [Lifecycle.Timer: Int] = [:]
     private var loop: EventLoop?
     private var report: (Child, Lifecycle.Effect) -> Void = { _, _ in }
@@ -36,7 +36,7 @@ final class Child {
     }
 
     func handle(_ event: Lifecycle.Event) {
-        if case .spawned(let pid, _) = event { session = pid }
+        if case .spawned(let pid, _) = event { startedPid = pid }
         let effects = life.handle(event)
         let owned = life.ownedTimers
         for (timer, id) in timers where !owned.contains(timer) {

@@ -264,7 +264,7 @@ public final class Supervisor {
     /// What a child's lifecycle reports: the supervisor's part of each transition.
     private func lifecycleReported(_ effect: Lifecycle.Effect, of child: Child) {
         let subject = child.program.logSubject
-        let pid = child.session ?? 0
+        let pid = child.startedPid ?? 0
         switch effect {
         case .becameHealthy:
             Log.event(.info, "healthy", subject, Log.field("check", child.program.check?.text ?? ""),
