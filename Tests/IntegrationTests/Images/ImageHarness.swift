@@ -86,11 +86,20 @@ enum ImageUnderTest {
         bindMounts: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FTInit {
         var env = try debianEnvironment(image, sourceLocation: sourceLocation)
+        // The image's files where the image has them (FT_ROOT/etc/ftinit): a task running as a
+        // service user reads its script there, whatever the modes of the checkout's parents
+        // (a clone in a 0700 directory, as `mktemp -d` makes).
+        let files = root.file("etc/ftinit")
+        if !FileManager.default.fileExists(atPath: files) {
+            try FileManager.default.createDirectory(atPath: root.file("etc"), withIntermediateDirectories: true)
+            let copied = try Tool.run(["cp", "-a", folder(image), files])
+            try #require(copied.succeeded, "\(copied)", sourceLocation: sourceLocation)
+        }
         env["FT_ROOT"] = root.path
-        env["FT_FILES"] = folder(image)
+        env["FT_FILES"] = files
         env.merge(metricsAccount) { _, new in new }
         env.merge(environment) { _, new in new }
-        return try FTInit.launch(["run", "--config", "\(folder(image))/ftinit.conf"], environment: env,
+        return try FTInit.launch(["run", "--config", "\(files)/ftinit.conf"], environment: env,
                                  directory: root.path, bindMounts: bindMounts, network: network.name,
                                  sourceLocation: sourceLocation)
     }
