@@ -1,7 +1,8 @@
 import Testing
 @testable import FTInit
 
-/// `${VAR}` / `${VAR:-default}` from ftinit's environment; `$$` is `$`; other `$` stay.
+/// `${VAR}` / `${VAR:-default}` / `${VAR-default}` from ftinit's environment; `$$` is `$`;
+/// other `$` stay.
 @Suite struct ExpanderTests {
     static let expander = Expander(environment: [
         "A": "1",
@@ -25,6 +26,11 @@ import Testing
         ("${A:-fallback}", "1"),
         ("${EMPTY}", ""),
         ("[${EMPTY}]", "[]"),
+        ("${MISSING-fallback}", "fallback"),
+        ("${A-fallback}", "1"),
+        ("${EMPTY-fallback}", ""),
+        ("${MISSING-a:-b}", "a:-b"),
+        ("${MISSING-}", ""),
     ])
     func substitutesReferences(text: String, expected: String) throws {
         #expect(try Self.expander.expand(text) == expected)
@@ -58,6 +64,13 @@ import Testing
         #expect(try Self.expander.expand("${EMPTY:-fallback}") == "fallback")
     }
 
+    /// `-` is "unset" only: a value set empty on purpose stays empty, so `url =
+    /// ${INFLUXDB_URL-http://influxdb:8086}` has a default and can still be turned off.
+    @Test func aPlainDashDefaultKeepsAnEmptyValue() throws {
+        #expect(try Self.expander.expand("url=${EMPTY-http://influxdb:8086}") == "url=")
+        #expect(try Self.expander.expand("url=${MISSING-http://influxdb:8086}") == "url=http://influxdb:8086")
+    }
+
     @Test(arguments: [
         ("${MISSING}", Expander.Failure.undefined("MISSING")),
         ("before ${A} ${MISSING} after", .undefined("MISSING")),
@@ -67,7 +80,8 @@ import Testing
         ("${}", .badName("")),
         ("${1A}", .badName("1A")),
         ("${A B}", .badName("A B")),
-        ("${A-b}", .badName("A-b")),
+        ("${A-b", .unterminated),
+        ("${A B-x}", .badName("A B-x")),
         ("${A:=b}", .badName("A:=b")),
         ("${:-x}", .badName(":-x")),
         ("${é}", .badName("é")),

@@ -8,10 +8,11 @@ import Testing
     static func check(
         _ probe: HealthCheckSpec.Probe, _ text: String,
         interval: TimeSpan = .seconds(10), timeout: TimeSpan = .seconds(2), retries: Int = 3,
-        startPeriod: TimeSpan = .seconds(30)
+        startPeriod: TimeSpan = .seconds(30), startInterval: TimeSpan = .seconds(1)
     ) -> HealthCheckSpec {
         var spec = HealthCheckSpec(probe: probe, text: text)
         spec.interval = interval
+        spec.startInterval = startInterval
         spec.timeout = timeout
         spec.retries = retries
         spec.startPeriod = startPeriod
@@ -63,6 +64,10 @@ import Testing
             lines: "check = tcp 127.0.0.1:80\ncheck-interval = 1m30s\ncheck-timeout = 500ms\ncheck-retries = 1\nstart-period = 2m",
             check: check(.tcp(host: "127.0.0.1", port: 80), "tcp 127.0.0.1:80", interval: TimeSpan(milliseconds: 90_000),
                          timeout: TimeSpan(milliseconds: 500), retries: 1, startPeriod: .seconds(120))),
+        Example(
+            label: "check-start-interval: the cadence until the first success",
+            lines: "check = exec mariadb -e 'SELECT 1'\ncheck-start-interval = 100ms",
+            check: check(.exec(argv: ["mariadb", "-e", "SELECT 1"]), "exec mariadb -e 'SELECT 1'", startInterval: TimeSpan(milliseconds: 100))),
         Example(
             label: "timing keys may come before the check, and start-period may be 0",
             lines: "check-retries = 1000\nstart-period = 0\ncheck = tcp 127.0.0.1:80",
@@ -223,6 +228,11 @@ import Testing
             label: "a check-interval of zero",
             text: "[service web]\nrun = web\ncheck = tcp 127.0.0.1:80\ncheck-interval = 0",
             diagnostics: ["/etc/ftinit.conf:4: check-interval must be more than 0"]),
+        MalformedConfig(
+            label: "a check-start-interval of zero, and one without a check",
+            text: "[service web]\nrun = web\ncheck = tcp 127.0.0.1:80\ncheck-start-interval = 0\n[service db]\nrun = db\ncheck-start-interval = 1s",
+            diagnostics: ["/etc/ftinit.conf:4: check-start-interval must be more than 0",
+                          "/etc/ftinit.conf:7: check-start-interval needs a 'check' in the same section"]),
         MalformedConfig(
             label: "a check-timeout of zero, spelled 0s",
             text: "[service web]\nrun = web\ncheck = tcp 127.0.0.1:80\ncheck-timeout = 0s",

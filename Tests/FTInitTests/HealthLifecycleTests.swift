@@ -62,7 +62,8 @@ import Testing
         private(set) var child: Child!
         private(set) var began = Instant.now()
 
-        init(_ script: [CheckResult?], interval: Int64 = 50, timeout: Int64 = 1000, retries: Int = 3, startPeriod: Int64 = 5000) throws {
+        init(_ script: [CheckResult?], interval: Int64 = 50, timeout: Int64 = 1000, retries: Int = 3, startPeriod: Int64 = 5000,
+             startInterval: Int64 = 1000) throws {
             loop = try EventLoop()
             self.script = script
             var spec = HealthCheckSpec(probe: .tcp(host: "127.0.0.1", port: 1), text: "tcp 127.0.0.1:1")
@@ -70,6 +71,7 @@ import Testing
             spec.timeout = TimeSpan(milliseconds: timeout)
             spec.retries = retries
             spec.startPeriod = TimeSpan(milliseconds: startPeriod)
+            spec.startInterval = TimeSpan(milliseconds: startInterval)
             var program = Program(kind: .service, name: "web", line: 1)
             program.check = spec
             child = Child(program: program, identity: nil)
@@ -182,6 +184,16 @@ import Testing
         #expect(bench.attempts.count == 2)
         let gap = try #require(bench.gaps.first)
         #expect(gap >= 1000 && gap < 1500, "second check after \(gap) ms")
+    }
+
+    /// check-start-interval sets the cadence until the first success, then check-interval.
+    @Test func whileStartingTheStartIntervalSetsTheCadence() throws {
+        let bench = try Bench([Self.refused, Self.refused, .passed, .passed], interval: 400, startPeriod: 30_000, startInterval: 50)
+        bench.begin()
+        #expect(try bench.run(for: 3000) { bench.attempts.count == 4 })
+        let gaps = bench.gaps
+        #expect(gaps.count == 3 && gaps[0] < 200 && gaps[1] < 200, "while starting: \(gaps)")
+        #expect(gaps.count == 3 && gaps[2] >= 400, "once healthy: \(gaps)")
     }
 
     @Test func whileStartingAShortIntervalIsKept() throws {

@@ -3,15 +3,13 @@
 #  1. the data and socket directories exist and belong to the server user;
 #  2. an empty data dir is initialised with mariadb-install-db, once; existing data is never
 #     re-initialised (a dir that holds something else than MariaDB data is refused);
-#  3. a temporary server on a private socket, without networking, applies the accounts from the
-#     environment (root password, the WordPress database and user), then stops cleanly.
-# Step 3 is idempotent and runs on every boot, so an interrupted first boot heals and a
-# rotated Secret takes effect. The logic follows MariaDB/mariadb-docker's docker-entrypoint.sh
-# (11.4: docker_init_database_dir, docker_temp_server_start, docker_setup_db).
+#  3. the accounts from the environment (root password, the WordPress database and user) are
+#     written as SQL to the init file mariadbd runs at every start (--init-file, ftinit.conf)
+#     before it accepts a connection: no temporary server, so a warm start is the server's own
+#     start. The statements are idempotent, so an interrupted first boot heals and a rotated
+#     Secret takes effect at the next start.
+# The accounts follow MariaDB/mariadb-docker's docker-entrypoint.sh (11.4: docker_setup_db).
 set -eu
-# The client reads these from the environment even for socket connections; a MYSQL_HOST meant
-# for the other pods (a shared ConfigMap) would send it to a host named mysql.
-unset MYSQL_HOST MYSQL_TCP_PORT MYSQL_PWD
 
 : "${MYSQL_ROOT_PASSWORD:?is required}" "${WP_DB_NAME:?is required}" "${WP_DB_USER:?is required}"
 : "${WP_DB_PASSWORD:?is required}"
@@ -19,12 +17,9 @@ unset MYSQL_HOST MYSQL_TCP_PORT MYSQL_PWD
 conf=${FT_ROOT:-}/etc/mysql/my.cnf
 datadir=${FT_ROOT:-}/var/lib/mysql
 rundir=${FT_ROOT:-}/run/mysqld
-socket=$rundir/bootstrap.sock
+init_file=$rundir/init.sql
 user=${MYSQL_RUN_USER:-mysql}
-mariadbd=${MARIADBD_BIN:-/usr/bin/mariadbd}
 install_db=${MARIADB_INSTALL_DB_BIN:-/usr/bin/mariadb-install-db}
-client=${MARIADB_BIN:-/usr/bin/mariadb}
-server_pid=
 
 die() {
     echo "error: $*" >&2
@@ -40,21 +35,6 @@ sql_string() {
 sql_ident() {
     printf '%s' "$1" | sed -e "s/\`/\`\`/g"
 }
-
-# Statements on stdin, as root over the temporary server's socket (unix_socket authentication).
-sql_root() {
-    "$client" --no-defaults --protocol=socket --socket="$socket" --user=root --batch --binary-mode
-}
-
-stop_server() {
-    [ -n "$server_pid" ] || return 0
-    kill -TERM "$server_pid" 2>/dev/null || true
-    status=0
-    wait "$server_pid" || status=$?
-    server_pid=
-    return "$status"
-}
-trap 'stop_server || true' EXIT
 
 group=$(id -gn "$user") || die "no user '$user'"
 mkdir -p "$datadir" "$rundir"
@@ -73,18 +53,6 @@ else
         --skip-name-resolve --skip-test-db --auth-root-authentication-method=socket
 fi
 
-echo "starting a temporary server (socket only) to apply the accounts"
-"$mariadbd" --defaults-file="$conf" --user="$user" --skip-networking --socket="$socket" \
-    --pid-file="$rundir/bootstrap.pid" &
-server_pid=$!
-tries=0
-until echo 'SELECT 1;' | sql_root >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { stop_server || true; die "the temporary server exited"; }
-    tries=$((tries + 1))
-    [ "$tries" -lt 60 ] || die "the temporary server did not answer within 60 s"
-    sleep 1
-done
-
 root_password=$(sql_string "$MYSQL_ROOT_PASSWORD")
 db=$(sql_ident "$WP_DB_NAME")
 # In GRANT ... ON `db`.*, _ and % are wildcards.
@@ -92,12 +60,14 @@ db_grant=$(printf '%s' "$db" | sed -e 's/[_%]/\\&/g')
 wp_user=$(sql_string "$WP_DB_USER")
 wp_password=$(sql_string "$WP_DB_PASSWORD")
 run_user=$(sql_string "$user")
+# The passwords are in it: the server user's alone, and renamed into place whole.
+umask 077
 {
-    cat <<'EOF'
+    cat <<'SQL'
 SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');
 DROP USER IF EXISTS ''@'localhost', root@'127.0.0.1', root@'::1';
 EXECUTE IMMEDIATE CONCAT("DROP USER IF EXISTS ''@'", @@hostname, "', root@'", @@hostname, "'");
-EOF
+SQL
     printf "ALTER USER root@localhost IDENTIFIED VIA mysql_native_password USING PASSWORD('%s') OR unix_socket;\n" "$root_password"
     printf "CREATE USER IF NOT EXISTS root@'%%' IDENTIFIED BY '%s';\n" "$root_password"
     printf "ALTER USER root@'%%' IDENTIFIED BY '%s';\n" "$root_password"
@@ -108,9 +78,7 @@ EOF
     printf "CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';\n" "$wp_user" "$wp_password"
     printf "ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\n" "$wp_user" "$wp_password"
     printf "GRANT ALL PRIVILEGES ON \`%s\`.* TO '%s'@'%%';\n" "$db_grant" "$wp_user"
-} | sql_root
-echo "accounts applied: root, database '$WP_DB_NAME', user '$WP_DB_USER'@'%'"
-
-echo "stopping the temporary server"
-stop_server || die "the temporary server did not stop cleanly"
-echo "done"
+} >"$init_file.new"
+chown "$user:$group" "$init_file.new"
+mv -f "$init_file.new" "$init_file"
+echo "accounts for mariadbd's --init-file in $init_file: root, database '$WP_DB_NAME', user '$WP_DB_USER'@'%'"

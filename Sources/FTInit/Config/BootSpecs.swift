@@ -78,6 +78,9 @@ public struct HealthCheckSpec: Sendable, Equatable {
     /// The `check` value as written, for log lines and `ftinit status`.
     public var text: String
     public var interval: TimeSpan = .seconds(10)
+    /// Between checks until the first success (never longer than `interval`): Docker's
+    /// HEALTHCHECK --start-interval.
+    public var startInterval: TimeSpan = .seconds(1)
     public var timeout: TimeSpan = .seconds(2)
     public var retries: Int = 3
     public var startPeriod: TimeSpan = .seconds(30)

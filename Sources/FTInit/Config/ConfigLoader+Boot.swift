@@ -8,7 +8,7 @@ import Musl
 extension ConfigLoader {
     static let tlsKeys = ["cert", "key", "names", "ips", "key-type", "days", "owner", "renew-before"]
     static let templateKeys = ["source", "mode", "owner"]
-    static let checkKeys = ["check", "check-interval", "check-timeout", "check-retries", "start-period"]
+    static let checkKeys = ["check", "check-interval", "check-start-interval", "check-timeout", "check-retries", "start-period"]
 
     mutating func readTLS(_ section: IniDocument.Section) -> TLSSpec? {
         var spec = TLSSpec(cert: "", key: "", names: [], ips: [], line: section.line)
@@ -99,6 +99,7 @@ extension ConfigLoader {
         for entry in entries {
             switch entry.key {
             case "check-interval": if let span = positiveSpan(entry) { spec.interval = span }
+            case "check-start-interval": if let span = positiveSpan(entry) { spec.startInterval = span }
             case "check-timeout": if let span = positiveSpan(entry) { spec.timeout = span }
             case "start-period": if let span = timeSpan(entry) { spec.startPeriod = span }
             case "check-retries":

@@ -1,4 +1,5 @@
-/// `${VAR}` and `${VAR:-default}` substitution from an environment; `$$` is a literal `$`.
+/// `${VAR}`, `${VAR:-default}` and `${VAR-default}` substitution from an environment; `$$` is
+/// a literal `$`.
 /// A `$` followed by anything else is kept, so shell snippets like `$HOME` pass through.
 public struct Expander: Sendable {
     public let environment: [String: String]
@@ -47,19 +48,24 @@ public struct Expander: Sendable {
         guard let close = body.firstIndex(of: "}") else { throw .unterminated }
         rest = body[body.index(after: close)...]
         let reference = body[..<close]
-        let name: Substring
-        let fallback: Substring?
-        if let colon = reference.firstIndex(of: ":"), reference[colon...].dropFirst().first == "-" {
-            name = reference[..<colon]
-            fallback = reference[colon...].dropFirst(2)
-        } else {
-            name = reference
-            fallback = nil
+        // The first `:` or `-` ends the name (neither can be part of one): `:-` or `-` follows.
+        var name = reference
+        var fallback: Substring?
+        var emptyTakesFallback = false
+        if let mark = reference.firstIndex(where: { $0 == ":" || $0 == "-" }) {
+            let operation = reference[mark...]
+            if operation.hasPrefix(":-") {
+                (name, fallback, emptyTakesFallback) = (reference[..<mark], operation.dropFirst(2), true)
+            } else if operation.hasPrefix("-") {
+                (name, fallback) = (reference[..<mark], operation.dropFirst())
+            }
         }
         guard Self.isValidName(name) else { throw .badName(String(reference)) }
-        // As in a POSIX shell, `:-` also replaces a variable that is set but empty.
-        if let fallback, environment[String(name)]?.isEmpty ?? true { return .substituted(String(fallback)) }
-        if let value = environment[String(name)] { return .substituted(value) }
+        let value = environment[String(name)]
+        // As in a POSIX shell: `:-` replaces a variable that is unset or empty, `-` only an
+        // unset one (so a deliberately empty value can say "off").
+        if let fallback, value == nil || (emptyTakesFallback && value!.isEmpty) { return .substituted(String(fallback)) }
+        if let value { return .substituted(value) }
         throw .undefined(String(name))
     }
 

@@ -240,9 +240,9 @@ struct HealthCounter: Equatable {
         }
     }
 
-    /// Every second while starting (or every interval, if shorter), then every interval.
+    /// Every start-interval while starting (every interval, if shorter), then every interval.
     func nextDelay(_ spec: HealthCheckSpec) -> TimeSpan {
-        everHealthy ? spec.interval : min(spec.interval, .seconds(1))
+        everHealthy ? spec.interval : min(spec.interval, spec.startInterval)
     }
 
     /// Why the service is unhealthy, for the log line.

@@ -30,8 +30,8 @@ extension Integration {
         static let cleanShutdown = "Shutdown completed; log sequence number"
 
         /// The first line of ftinit's stderr containing `text`, from the service `mariadb` only
-        /// (`mariadb | ...`) or from any mariadbd: the `mysql-init` task's temporary server is
-        /// the first to open the data dir at each boot, so it is the one that would recover.
+        /// (`mariadb | ...`) or from any program (the `mysql-init` task's mariadb-install-db
+        /// runs a server too, on a first boot).
         static func logLine(_ ftinit: FTInit, containing text: String, serviceOnly: Bool = false) -> String? {
             ftinit.stderr.lines.first { $0.text.contains(text) && (!serviceOnly || $0.text.hasPrefix("mariadb | ")) }?.text
         }
