@@ -20,6 +20,8 @@ enum Requirement: Sendable, Hashable, CustomStringConvertible {
     case user(String)
     /// The private dockerd of `scripts/dockerd-private` answers on its socket.
     case dockerDaemon
+    /// Alpine's minirootfs tarball at `ALPINE_MINIROOTFS` (../shared/alpine/README.md).
+    case alpineMinirootfs
 
     var description: String {
         switch self {
@@ -28,6 +30,7 @@ enum Requirement: Sendable, Hashable, CustomStringConvertible {
         case .tools(let names): "tools \(names.joined(separator: ", "))"
         case .user(let name): "user \(name)"
         case .dockerDaemon: "a dockerd on \(DockerHost.socket) (scripts/dockerd-private start)"
+        case .alpineMinirootfs: "Alpine's minirootfs at ALPINE_MINIROOTFS"
         }
     }
 }
@@ -94,6 +97,11 @@ enum Prerequisites {
             return getpwnam(name) == nil ? "no user named \(name) in the user database" : nil
         case .dockerDaemon:
             return DockerHost.whyUnavailable
+        case .alpineMinirootfs:
+            guard let path = ProcessInfo.processInfo.environment["ALPINE_MINIROOTFS"], !path.isEmpty else {
+                return "ALPINE_MINIROOTFS is not set (Alpine's alpine-minirootfs-*-x86_64.tar.gz: .ci/run points it at ../shared/alpine/)"
+            }
+            return access(path, R_OK) == 0 ? nil : "ALPINE_MINIROOTFS: cannot read \(path)"
         }
     }
 
