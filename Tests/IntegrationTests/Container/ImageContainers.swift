@@ -1,0 +1,47 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// The images of images/ as setup.sh builds them (issue 15): `docker build` of the image's own
+/// folder with the static ftinit copied in, here FROM the alpine:3.22 stand-in in the private
+/// dockerd; each built once per test run.
+enum ImageBuild {
+    private static let built = Mutex<Set<String>>([])
+
+    /// The tag of `image` (`ft-services-test/NAME`), building the stand-in and the image first
+    /// if this run has not yet.
+    static func require(_ image: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let tag = "ft-services-test/\(image)"
+        if built.withLock({ $0.contains(image) }) { return tag }
+        if built.withLock({ $0.isEmpty }) { try Integration.StandInBase.build(sourceLocation: sourceLocation) }
+        let context = try Scratch()
+        defer { context.remove() }
+        let copied = try Tool.run(["cp", "-a", "\(ImageUnderTest.folder(image))/.", context.path])
+        try #require(copied.succeeded, "\(copied)", sourceLocation: sourceLocation)
+        // setup.sh: install -m 0755 the stripped static binary as images/NAME/ftinit.
+        let ftinit = try Tool.run(["install", "-m", "0755", try FTInitBinary.require(sourceLocation: sourceLocation), context.file("ftinit")])
+        try #require(ftinit.succeeded, "\(ftinit)", sourceLocation: sourceLocation)
+        let result = try DockerHost.run(["build", "-q", "-t", tag, context.path], timeout: .seconds(300), sourceLocation: sourceLocation)
+        try #require(result.succeeded, "docker build of images/\(image) failed\n\(result)", sourceLocation: sourceLocation)
+        built.withLock { _ = $0.insert(image) }
+        return tag
+    }
+}
+
+extension Container {
+    /// `docker exec NAME ARGS...`.
+    func exec(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> ToolResult {
+        try DockerHost.run(["exec", name] + arguments, timeout: timeout)
+    }
+
+    /// Waits until ftinit's probe counts every service healthy (an `ok` alone also covers
+    /// services still waiting or starting: the liveness answer, not readiness).
+    func waitHealthy(within limit: Duration, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let healthy = try DockerHost.eventually(limit) {
+            let probe = try exec(["/sbin/ftinit", "probe"])
+            return probe.succeeded && probe.stdout.contains("healthy")
+                && !probe.stdout.contains("starting") && !probe.stdout.contains("waiting")
+        }
+        try #require(healthy, "not healthy within \(limit)\(report)", sourceLocation: sourceLocation)
+    }
+}
