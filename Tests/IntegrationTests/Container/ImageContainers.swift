@@ -29,6 +29,24 @@ enum ImageBuild {
 }
 
 extension Container {
+    /// Starts `tag` detached as `name` (replacing a leftover), with `environment` as the
+    /// Deployment's env and Secrets give it, and `extra` docker run options.
+    static func start(_ name: String, tag: String, environment: [String: String], extra: [String] = [],
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
+        _ = try? DockerHost.run(["rm", "-f", name])
+        let variables = environment.sorted { $0.key < $1.key }.flatMap { ["-e", "\($0.key)=\($0.value)"] }
+        let started = try DockerHost.run(["run", "-d", "--name", name] + extra + variables + [tag], sourceLocation: sourceLocation)
+        try #require(started.succeeded, "\(started)", sourceLocation: sourceLocation)
+        return Container(name: name)
+    }
+
+    /// `argv` run on this machine inside the container's network namespace (its loopback and
+    /// ports), as a client next to it would: the host's curl, ssh, openssl.
+    func inNetwork(_ argv: [String], timeout: Duration = .seconds(30)) throws -> ToolResult {
+        let pid = try DockerHost.inspect(name, "{{.State.Pid}}")
+        return try Tool.run(["nsenter", "-t", pid, "-n", "--"] + argv, timeout: timeout)
+    }
+
     /// `docker exec NAME ARGS...`.
     func exec(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> ToolResult {
         try DockerHost.run(["exec", name] + arguments, timeout: timeout)

@@ -21,14 +21,10 @@ extension Integration {
         @Test func rowsSurviveAKilledMariadbdAndANewStartOfTheContainer() throws {
             let tag = try ImageBuild.require("mysql")
             let volume = "ft-test-mysql-data"
-            _ = try? DockerHost.run(["rm", "-f", "ft-test-mysql"])
             _ = try? DockerHost.run(["volume", "rm", "-f", volume])
             defer { _ = try? DockerHost.run(["volume", "rm", "-f", volume]) }
-            let environment = Self.secrets.flatMap { ["-e", "\($0.key)=\($0.value)"] }
-            let started = try DockerHost.run(["run", "-d", "--name", "ft-test-mysql", "--network", "none",
-                                              "-v", "\(volume):/var/lib/mysql"] + environment + [tag])
-            try #require(started.succeeded, "\(started)")
-            let container = Container(name: "ft-test-mysql")
+            let container = try Container.start("ft-test-mysql", tag: tag, environment: Self.secrets,
+                                                extra: ["--network", "none", "-v", "\(volume):/var/lib/mysql"])
             defer { container.remove() }
             try container.waitHealthy(within: .seconds(60))
 
