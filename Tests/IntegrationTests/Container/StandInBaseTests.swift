@@ -34,6 +34,9 @@ extension Integration {
             #expect(nothingInstalled.code == 1, "a known name was installed although the command failed: \(nothingInstalled)")
             let otherCommand = try Self.run("apk del nginx")
             #expect(otherCommand.code == 1 && otherCommand.stderr.contains("only 'apk add'"), "\(otherCommand)")
+            // images/influxdb asks for the architecture before it downloads the static build.
+            let arch = try Self.run("apk --print-arch")
+            #expect(arch.succeeded && arch.stdout == "x86_64\n", "\(arch)")
         }
 
         /// Every package the Dockerfiles install, as they write it (versions included): each
