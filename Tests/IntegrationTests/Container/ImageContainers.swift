@@ -11,6 +11,11 @@ enum ImageBuild {
     /// The tag of `image` (`ft-services-test/NAME`), building the stand-in and the image first
     /// if this run has not yet.
     static func require(_ image: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try require(image, arguments: [], sourceLocation: sourceLocation)
+    }
+
+    /// `arguments`: more `docker build` options (build arguments, its network).
+    static func require(_ image: String, arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let tag = "ft-services-test/\(image)"
         if built.withLock({ $0.contains(image) }) { return tag }
         if built.withLock({ $0.isEmpty }) { try Integration.StandInBase.build(sourceLocation: sourceLocation) }
@@ -21,7 +26,8 @@ enum ImageBuild {
         // setup.sh: install -m 0755 the stripped static binary as images/NAME/ftinit.
         let ftinit = try Tool.run(["install", "-m", "0755", try FTInitBinary.require(sourceLocation: sourceLocation), context.file("ftinit")])
         try #require(ftinit.succeeded, "\(ftinit)", sourceLocation: sourceLocation)
-        let result = try DockerHost.run(["build", "-q", "-t", tag, context.path], timeout: .seconds(300), sourceLocation: sourceLocation)
+        let result = try DockerHost.run(["build", "-q", "-t", tag] + arguments + [context.path], timeout: .seconds(300),
+                                        sourceLocation: sourceLocation)
         try #require(result.succeeded, "docker build of images/\(image) failed\n\(result)", sourceLocation: sourceLocation)
         built.withLock { _ = $0.insert(image) }
         return tag
