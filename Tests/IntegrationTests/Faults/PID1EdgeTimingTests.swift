@@ -12,8 +12,9 @@ import Musl
 extension Integration.PID1Edges {
     /// Defect 5: health checks went on during the stop (5 of them in a 6 s stop, in the
     /// review). Here `web` turning healthy starts `app`, whose command does not exist: that
-    /// begins the stop from inside web's health change, and the monitor then rescheduled
-    /// its next check after the stop had ended it. None may start once the stop has begun.
+    /// begins the stop from inside web's health change, and the old HealthMonitor then
+    /// rescheduled its next check after the stop had ended it. None may start once the stop
+    /// has begun.
     @Test func noHealthCheckRunsDuringTheStop() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
