@@ -3,7 +3,7 @@ import Testing
 
 /// images/ftps built from its own Dockerfile (on the alpine:3.22 stand-in) and run as a
 /// container (issue 15): a file uploaded over explicit TLS downloads with the same bytes, and a
-/// plain FTP login is refused.
+/// plain FTP login is refused, and each killed daemon (vsftpd, its log relay) ends the container.
 extension Integration {
     @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "nsenter", "curl"]), what: "ftps container tests"))
     struct FtpsContainer {
@@ -32,6 +32,8 @@ extension Integration {
 
             let plain = try container.inNetwork(["curl", "-sS", url])
             #expect(plain.code == 67 && plain.stderr.contains("530"), "a plain FTP login was not refused: \(plain)")
+
+            try container.expectEachKilledServiceEndsIt()
         }
     }
 }

@@ -68,4 +68,37 @@ extension Container {
         }
         try #require(healthy, "not healthy within \(limit)\(report)", sourceLocation: sourceLocation)
     }
+
+    /// The services ftinit started, by name, in start order.
+    var serviceNames: [String] {
+        var names: [String] = []
+        for event in events("started") where event.fields["service"] != nil {
+            if let name = event.subject, !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    /// Each service in turn, in a container started again each time (`docker start`, as
+    /// Kubernetes restarts a pod's container): healthy, then its daemon killed with SIGKILL;
+    /// the container must end, non-zero, within 2 s. Leaves the container stopped.
+    func expectEachKilledServiceEndsIt(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let names = serviceNames
+        try #require(!names.isEmpty, "no service started\(report)", sourceLocation: sourceLocation)
+        for name in names {
+            if try DockerHost.inspect(self.name, "{{.State.Running}}") != "true" {
+                try #require(try DockerHost.run(["start", self.name]).succeeded, sourceLocation: sourceLocation)
+            }
+            try waitHealthy(within: .seconds(60), sourceLocation: sourceLocation)
+            let victim = try #require(self.pid(of: name), "no pid of \(name)\(report)", sourceLocation: sourceLocation)
+            let killedAt = ContinuousClock.now
+            _ = try exec(["kill", "-9", victim])
+            let ended = try DockerHost.eventually(.seconds(5)) { try DockerHost.inspect(self.name, "{{.State.Running}}") == "false" }
+            let elapsed = ContinuousClock.now - killedAt
+            let code = try DockerHost.inspect(self.name, "{{.State.ExitCode}}")
+            print("ContainerFaults: container=\(self.name) service=\(name) code=\(code) ended-within=\(elapsed) (polled)")
+            #expect(ended && elapsed < .seconds(2), "killing \(name) left the container running for \(elapsed)\(report)",
+                    sourceLocation: sourceLocation)
+            #expect(code != "0", "killing \(name) ended the container with 0\(report)", sourceLocation: sourceLocation)
+        }
+    }
 }

@@ -84,11 +84,7 @@ extension Integration {
                                                          "q=SELECT value FROM cpu"], user: writer)
             #expect(readByWriter.body.contains("not authorized") || readByWriter.status == "403", "the writer must not read: \(readByWriter)")
 
-            let influxd = try #require(container.pid(of: "influxd"), "no pid of influxd\(container.report)")
-            _ = try container.exec(["kill", "-9", influxd])
-            #expect(try DockerHost.eventually(.seconds(2)) { try DockerHost.inspect(container.name, "{{.State.Running}}") == "false" },
-                    "the container still runs 2 s after influxd was killed\(container.report)")
-            #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "137", "\(container.report)")
+            try container.expectEachKilledServiceEndsIt()
         }
     }
 }

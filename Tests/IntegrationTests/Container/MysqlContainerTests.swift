@@ -51,6 +51,7 @@ extension Integration {
             let stopped = try DockerHost.run(["stop", "-t", "30", container.name], timeout: .seconds(40))
             let exitCode = try DockerHost.inspect(container.name, "{{.State.ExitCode}}")
             #expect(stopped.succeeded && exitCode == "0", "docker stop: exit \(exitCode)\(container.report)")
+            try container.expectEachKilledServiceEndsIt()
         }
     }
 }

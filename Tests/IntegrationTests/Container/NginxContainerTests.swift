@@ -4,7 +4,7 @@ import Testing
 /// images/nginx built from its own Dockerfile (on the alpine:3.22 stand-in) and run as a
 /// container, clients in its network namespace (issue 15): 80 redirects to https keeping the
 /// path, 443 serves the page with the certificate ftinit made, the SSH user logs in with its
-/// password, and a killed nginx ends the container at once.
+/// password, and each killed daemon (nginx, sshd) ends the container at once.
 extension Integration {
     @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "nsenter", "curl", "ssh", "sshpass"]),
                      what: "nginx container tests"))
@@ -35,13 +35,7 @@ extension Integration {
                                                  "echo logged in as $(id -un)"])
             #expect(login.stdout == "logged in as ft\n", "\(login)\(container.report)")
 
-            let nginx = try #require(container.pid(of: "nginx"), "no pid of nginx\(container.report)")
-            let killedAt = ContinuousClock.now
-            _ = try container.exec(["kill", "-9", nginx])
-            #expect(try DockerHost.eventually(.seconds(2)) { try DockerHost.inspect(container.name, "{{.State.Running}}") == "false" },
-                    "the container still runs 2 s after nginx was killed\(container.report)")
-            print("NginxContainer: container stopped \(ContinuousClock.now - killedAt) after kill -9 of nginx (polled)")
-            #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "137", "\(container.report)")
+            try container.expectEachKilledServiceEndsIt()
         }
     }
 }
