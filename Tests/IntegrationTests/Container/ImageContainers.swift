@@ -14,7 +14,13 @@ enum ImageBuild {
         try require(image, arguments: [], sourceLocation: sourceLocation)
     }
 
-    /// `arguments`: more `docker build` options (build arguments, its network).
+    /// The tag of `image` if this run has built it.
+    static func builtTag(_ image: String) -> String? {
+        built.withLock { $0.contains(image) } ? "ft-services-test/\(image)" : nil
+    }
+
+    /// `arguments`: more `docker build` options (build arguments, its network), the same for an
+    /// image throughout a run (LocalDownloads): the first build of an image is the one kept.
     static func require(_ image: String, arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let tag = "ft-services-test/\(image)"
         if built.withLock({ $0.contains(image) }) { return tag }

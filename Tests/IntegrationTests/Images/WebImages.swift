@@ -73,7 +73,7 @@ enum WebImages {
 
     /// The path of a client script of Tests/IntegrationTests/Images/Clients.
     static func client(_ name: String) -> String {
-        FTInitBinary.packageRoot.appendingPathComponent("Tests/IntegrationTests/Images/Clients/\(name)").path
+        FTInitBinary.packageRoot.appendingPathComponent("Tests/IntegrationTests/Stack/Clients/\(name)").path
     }
 
     private static func run(_ argv: [String], sourceLocation: SourceLocation) throws {
@@ -132,42 +132,11 @@ final class ImageDatabase {
     }
 }
 
-/// One HTTP exchange made by curl inside the network (redirects not followed).
-struct HTTPResponse: CustomStringConvertible {
-    let status: Int
-    /// Header lines of the (last) response, without the status line.
-    let headers: [String]
-    let body: String
-    let result: ToolResult
-
-    /// `curl -i URL EXTRA...` against an image whose certificate is in `root`.
+extension HTTPResponse {
+    /// `curl -i URL EXTRA...` inside the network against an image whose certificate is in `root`.
     static func fetch(_ url: String, root: Scratch, network: ImageNetwork, extra: [String] = [],
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> HTTPResponse {
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> HTTPResponse {
         let result = try WebImages.curl(["-i"] + extra + [url], certificate: root, network: network, sourceLocation: sourceLocation)
-        try #require(result.succeeded, "\(result)", sourceLocation: sourceLocation)
-        let text = result.stdout
-        let split = try #require(text.range(of: "\r\n\r\n"), "no HTTP header block: \(result)", sourceLocation: sourceLocation)
-        var lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
-        let statusLine = lines.removeFirst()
-        let status = try #require(statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) },
-                                  "status line \(statusLine)", sourceLocation: sourceLocation)
-        return HTTPResponse(status: status, headers: lines, body: String(text[split.upperBound...]), result: result)
-    }
-
-    /// The values of every `name:` header line (case-insensitive name).
-    func headerValues(_ name: String) -> [String] {
-        let prefix = name.lowercased() + ":"
-        return headers.filter { $0.lowercased().hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) }
-    }
-
-    func header(_ name: String) -> String? { headerValues(name).first }
-
-    /// The first `name:` header whose value starts with `value` (a cookie by its name).
-    func header(_ name: String, startingWith value: String) -> String? {
-        headerValues(name).first { $0.hasPrefix(value) }
-    }
-
-    var description: String {
-        "HTTP \(status)\n\(headers.joined(separator: "\n"))\n\n\(body.prefix(1500))\(body.count > 1500 ? "\n[… \(body.count) bytes]" : "")\n\(result.argv.joined(separator: " "))"
+        return try parse(result, sourceLocation: sourceLocation)
     }
 }

@@ -3,16 +3,23 @@
 enum DNSResponder {
     /// Answers A queries for `name` with `address`, "no data" for its other types and
     /// NXDOMAIN for any other name, each `delay` seconds late (argv: SERVER NAME ADDRESS
-    /// [DELAY]); prints `query NAME TYPE` for each.
+    /// [DELAY]); prints `query NAME TYPE` for each. It ends when the test process does.
     static let script = """
-        import socket, struct, sys, time
+        import os, socket, struct, sys, time
         server, name, address = sys.argv[1], sys.argv[2], sys.argv[3]
         delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0
+        parent = os.getppid()
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((server, 53))
+        s.settimeout(1)
         print("listening", flush=True)
         while True:
-            data, client = s.recvfrom(512)
+            try:
+                data, client = s.recvfrom(512)
+            except socket.timeout:
+                if os.getppid() != parent:
+                    sys.exit(0)
+                continue
             ident = struct.unpack(">H", data[:2])[0]
             i, labels = 12, []
             while data[i]:

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// images/phpmyadmin as a container of the stack: the login page over TLS on 5000, a real
+/// cookie login as the WordPress DB user against the stack's mysql, and a dead daemon ends it.
+extension Integration {
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "mariadb", "python3"]),
+                     what: "phpmyadmin container tests"))
+    struct PhpMyAdminStack {
+        static let site = "https://phpmyadmin:5000"
+
+        /// Clients/pma_login.py, verifying the certificate of phpmyadmin.
+        static func cookieLogin(_ user: String, _ password: String, extra: [String] = [],
+                                sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+            let cacert = try Stack.certificate(of: Stack.container("phpmyadmin"), sourceLocation: sourceLocation)
+            return try Stack.run(["python3", StackClients.client("pma_login.py"), "\(site)/", user, password, "--cacert", cacert] + extra,
+                                 timeout: .seconds(60), sourceLocation: sourceLocation)
+        }
+
+        @Test func theLoginPageLoadsOverTLSOn5000() throws {
+            let phpmyadmin = try Stack.require("phpmyadmin")
+            // The certificate is checked (--cacert): the name phpmyadmin and LB_IP are both SANs.
+            for base in [Self.site, "https://\(Stack.lbIP):5000"] {
+                let page = try StackClients.fetch("\(base)/", trusting: "phpmyadmin")
+                #expect(page.status == 200, "\(page)\(phpmyadmin.report)")
+                #expect(page.body.contains("<title>phpMyAdmin</title>"), "\(page)")
+                for marker in [#"id="login_form""#, #"name="pma_username""#, #"name="pma_password""#, #"name="token""#] {
+                    #expect(page.body.contains(marker), "the login page has no \(marker): \(page)")
+                }
+                // The session cookie of an HTTPS request: its own name, Secure.
+                let session = page.header("Set-Cookie", startingWith: "phpMyAdmin_https=")
+                #expect(session?.contains("; secure") == true, "no secure session cookie: \(page)")
+            }
+            // Its assets load (the copy is complete), its code and setup script do not.
+            let favicon = try StackClients.fetch("\(Self.site)/favicon.ico", trusting: "phpmyadmin")
+            #expect(favicon.status == 200, "\(favicon)")
+            for path in ["/setup/", "/libraries/config.default.php", "/config.inc.php.swp", "/.htaccess"] {
+                let denied = try StackClients.fetch("\(Self.site)\(path)", trusting: "phpmyadmin")
+                #expect([403, 404].contains(denied.status), "\(path) is served: \(denied)")
+            }
+        }
+
+        @Test func theWordPressDatabaseUserLogsInWithACookie() throws {
+            let phpmyadmin = try Stack.require("phpmyadmin")
+            // mariadb-install-db --skip-test-db makes no anonymous accounts (and the bootstrap
+            // drops them): none can shadow wpuser@'%' for logins from the same host.
+            let anonymous = try StackClients.query("SELECT COUNT(*) FROM mysql.global_priv WHERE User = ''", asRoot: true)
+            #expect(anonymous == "0", "anonymous accounts: \(anonymous)")
+            // A table only the WordPress user's session can list.
+            _ = try StackClients.query("CREATE TABLE IF NOT EXISTS pma_probe (id INT PRIMARY KEY)")
+
+            let login = try Self.cookieLogin(Stack.secret("WP_DB_USER"), Stack.secret("WP_DB_PASSWORD"),
+                                             extra: ["--db", Stack.secret("WP_DB_NAME"), "--expect-table", "pma_probe"])
+            #expect(login.succeeded, "\(login)\(phpmyadmin.report)")
+            #expect(login.stdout.contains("OK: logged in as \(Stack.secret("WP_DB_USER"))"), "\(login)")
+
+            let wrong = try Self.cookieLogin(Stack.secret("WP_DB_USER"), "not-the-password")
+            #expect(wrong.code == 1 && wrong.stdout.contains("login refused"), "a wrong password: \(wrong)")
+        }
+
+        @Test func killingEachDaemonEndsTheContainer() throws {
+            let phpmyadmin = try Stack.startExtra("ft-test-pma-faults", image: "phpmyadmin", environment: Stack.services["phpmyadmin"]!.environment)
+            defer { phpmyadmin.remove() }
+            try phpmyadmin.waitHealthy(within: .seconds(60))
+            try phpmyadmin.expectEachKilledServiceEndsIt()
+        }
+    }
+}
