@@ -159,7 +159,8 @@ extension Integration {
         }
 
         @Test func withNeitherPasswordNorKeysTheContainerRefusesToStart() throws {
-            let nginx = try Stack.startExtra("ft-test-nginx-no-credential", image: "nginx", environment: ["SSH_USER": "ft"])
+            let nginx = try Stack.startExtra("ft-test-nginx-no-credential", image: "nginx",
+                                             environment: Stack.services["nginx"]!.environment.filter { $0.key != "SSH_PASSWORD" })
             defer { nginx.remove() }
             #expect(DockerHost.eventually(.seconds(30)) { (try? DockerHost.inspect(nginx.name, "{{.State.Running}}")) == "false" },
                     "\(nginx.report)")

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// images/influxdb as a container of the stack: /ping answers, the bootstrap made the admin user
+/// and the metrics database, auth is enforced, points written are read back, the stack's own
+/// metrics arrive through the writer account, which may write but not read, and a killed
+/// influxd ends the container.
+extension Integration {
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "influxd", "influx", "tar"]),
+                     what: "influxdb container tests"))
+    struct InfluxDBStack {
+        static var admin: String { "\(Stack.secret("INFLUXDB_ADMIN_USER")):\(Stack.secret("INFLUXDB_ADMIN_PASSWORD"))" }
+        static var writer: String { "\(Stack.secret("INFLUXDB_METRICS_USER")):\(Stack.secret("INFLUXDB_METRICS_PASSWORD"))" }
+
+        /// curl to influxdb:8086 as `user` (none: anonymous); the status code is the last line.
+        static func curl(_ arguments: [String], user: String? = admin) throws -> (status: String, body: String) {
+            let result = try Stack.run(["curl", "-s", "-w", "\n%{http_code}"] + (user.map { ["-u", $0] } ?? []) + arguments)
+            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+
+        @Test func pingWriteAndQueryWorkWithAuthEnforced() throws {
+            let influxdb = try Stack.require("influxdb")
+            #expect(influxdb.events("exited", subject: "influxdb-init").first?["code"] == "0", "\(influxdb.report)")
+            #expect(try Self.curl(["http://influxdb:8086/ping"], user: nil).status == "204")
+            let anonymous = try Self.curl(["http://influxdb:8086/query", "--data-urlencode", "q=SHOW DATABASES"], user: nil)
+            #expect(anonymous.status == "401", "a query without credentials must be refused: \(anonymous)")
+
+            let databases = try Self.curl(["http://influxdb:8086/query", "--data-urlencode", "q=SHOW DATABASES"])
+            #expect(databases.status == "200" && databases.body.contains("\"ftservices\""), "\(databases)\(influxdb.report)")
+            let write = try Self.curl(["-XPOST", "http://influxdb:8086/write?db=ftservices", "--data-binary",
+                                       "probe,service=test value=0.25 1700000000000000000"])
+            #expect(write.status == "204", "\(write)")
+            let query = try Self.curl(["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode",
+                                       "q=SELECT value FROM probe WHERE service='test'"])
+            #expect(query.status == "200" && query.body.contains("0.25"), "\(query)")
+        }
+
+        /// The image's own [metrics] pushes into its own influxd (INFLUXDB_URL unset: the default
+        /// http://influxdb:8086, its own service name) with the writer account influxdb-init
+        /// made, which may write but not read.
+        @Test func itsOwnMetricsArriveThroughTheWriterAccount() throws {
+            let influxdb = try Stack.require("influxdb")
+            let select = "q=SELECT last(healthy) FROM ftinit_process WHERE service='influxdb' AND process='influxd'"
+            var answer = (status: "", body: "")
+            // The first push comes one interval (10 s) after the start.
+            _ = try DockerHost.eventually(.seconds(40)) {
+                answer = try Self.curl(["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode", select])
+                return answer.body.contains("\"last\"")
+            }
+            #expect(answer.status == "200" && answer.body.contains(",1]]"), "\(answer)\(influxdb.report)")
+
+            let asWriter = try Self.curl(["-XPOST", "http://influxdb:8086/write?db=ftservices", "--data-binary",
+                                          "probe,service=writer value=0.5 1700000000000000000"], user: Self.writer)
+            #expect(asWriter.status == "204", "the writer must write: \(asWriter)")
+            let readByWriter = try Self.curl(["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode", select], user: Self.writer)
+            #expect(readByWriter.body.contains("not authorized") || readByWriter.status == "403", "the writer must not read: \(readByWriter)")
+        }
+
+        /// Every container of the stack pushes its processes' metrics to influxdb:8086, found by
+        /// the service name through Docker's DNS, with the writer account of its Secret.
+        @Test func metricsArriveFromEveryContainer() throws {
+            let names = Stack.services.keys.sorted()
+            for name in names { try Stack.require(name) }
+            let select = "q=SHOW TAG VALUES FROM ftinit_process WITH KEY = \"service\""
+            var answer = (status: "", body: "")
+            let all = try DockerHost.eventually(.seconds(40)) {
+                answer = try Self.curl(["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode", select])
+                return names.allSatisfy { answer.body.contains("[\"service\",\"\($0)\"]") }
+            }
+            #expect(all, "services whose metrics arrived: \(answer)")
+        }
+
+        @Test func killingEachDaemonEndsTheContainer() throws {
+            let influxdb = try Stack.startExtra("ft-test-influxdb-faults", image: "influxdb",
+                                                environment: Stack.services["influxdb"]!.environment.merging(["INFLUXDB_URL": ""]) { $1 })
+            defer { influxdb.remove() }
+            try influxdb.waitHealthy(within: .seconds(60))
+            try influxdb.expectEachKilledServiceEndsIt()
+        }
+    }
+}
