@@ -17,16 +17,21 @@ extension Integration {
                                  timeout: .seconds(60), sourceLocation: sourceLocation)
         }
 
+        /// phpMyAdmin's login page: 200, its title and the form's fields.
+        static func expectLoginPage(_ page: HTTPResponse, _ report: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(page.status == 200, "\(page)\(report)", sourceLocation: sourceLocation)
+            #expect(page.body.contains("<title>phpMyAdmin</title>"), "\(page)", sourceLocation: sourceLocation)
+            for marker in [#"id="login_form""#, #"name="pma_username""#, #"name="pma_password""#, #"name="token""#] {
+                #expect(page.body.contains(marker), "the login page has no \(marker): \(page)", sourceLocation: sourceLocation)
+            }
+        }
+
         @Test func theLoginPageLoadsOverTLSOn5000() throws {
             let phpmyadmin = try Stack.require("phpmyadmin")
             // The certificate is checked (--cacert): the name phpmyadmin and LB_IP are both SANs.
             for base in [Self.site, "https://\(Stack.lbIP):5000"] {
                 let page = try StackClients.fetch("\(base)/", trusting: "phpmyadmin")
-                #expect(page.status == 200, "\(page)\(phpmyadmin.report)")
-                #expect(page.body.contains("<title>phpMyAdmin</title>"), "\(page)")
-                for marker in [#"id="login_form""#, #"name="pma_username""#, #"name="pma_password""#, #"name="token""#] {
-                    #expect(page.body.contains(marker), "the login page has no \(marker): \(page)")
-                }
+                Self.expectLoginPage(page, phpmyadmin.report)
                 // The session cookie of an HTTPS request: its own name, Secure.
                 let session = page.header("Set-Cookie", startingWith: "phpMyAdmin_https=")
                 #expect(session?.contains("; secure") == true, "no secure session cookie: \(page)")
