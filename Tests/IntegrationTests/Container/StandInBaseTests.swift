@@ -66,5 +66,34 @@ extension Integration {
             let nginx = result.stdout.split(separator: "\n").first { $0.contains("(nginx)") && $0.hasPrefix("uid=") } ?? ""
             #expect(nginx.contains("82(www-data)"), "\(nginx)")
         }
+
+        /// The PHP packages of the wordpress and phpmyadmin Dockerfiles, as they write them: PHP
+        /// at Alpine's paths reads /etc/php83 and loads every extension named, in the order of
+        /// the conf.d files, without one startup warning; phpMyAdmin sits where Alpine puts it.
+        @Test func thePHPPackagesLoadEveryExtensionAtAlpinesPaths() throws {
+            try Self.build()
+            let extensions = ["mysqli", "mysqlnd", "session", "curl", "dom", "exif", "fileinfo", "mbstring", "openssl", "xml",
+                              "xmlreader", "xmlwriter", "simplexml", "zip", "gd", "intl", "iconv", "ctype", "tokenizer", "sodium",
+                              "bcmath", "opcache", "bz2"]
+            let result = try Self.run("""
+                set -e
+                apk add --no-cache php83 php83-fpm \(extensions.map { "php83-\($0)" }.joined(separator: " ")) phpmyadmin >/dev/null
+                echo "ini: $(readlink -f "$(php83 --ini | sed -n 's/^Loaded Configuration File: *//p')")"
+                echo "scan: $(readlink -f "$(php83 --ini | sed -n 's/^Scan for additional .ini files in: *//p')")"
+                php83 -m 2>/tmp/warnings | tr 'A-Z' 'a-z' | tr '\n' ' '; echo
+                echo "warnings: $(cat /tmp/warnings)"
+                php-fpm83 -v | head -1
+                readlink /usr/share/webapps/phpmyadmin/config.inc.php
+                """)
+            try #require(result.succeeded, "\(result)")
+            #expect(result.stdout.contains("ini: /etc/php83/php.ini\nscan: /etc/php83/conf.d\n"), "\(result.stdout)")
+            #expect(result.stdout.contains("warnings: \n"), "startup warnings: \(result.stdout)")
+            let modules = Set((result.stdout.split(separator: "\n").first { $0.contains("[php modules]") } ?? "").split(separator: " ").map(String.init))
+            for name in extensions {
+                #expect(modules.contains(name), "\(name) is not loaded: \(modules.sorted())")
+            }
+            #expect(result.stdout.contains("PHP 8.") && result.stdout.contains("(fpm-fcgi)"), "\(result.stdout)")
+            #expect(result.stdout.contains("/etc/phpmyadmin/config.inc.php\n"), "\(result.stdout)")
+        }
     }
 }
