@@ -7,18 +7,18 @@ import Glibc
 import Musl
 #endif
 
-/// images/mysql under a continuous write load (docs/faults.md, "MariaDB under load"):
-/// SIGTERM to ftinit mid-load is a clean InnoDB shutdown (the next start does no crash
-/// recovery) that loses no committed row; kill -9 of mariadbd mid-load loses no committed row
-/// either (InnoDB's crash recovery replays them at the next start).
+/// images/mysql under a continuous write load (docs/faults.md, "MariaDB under load"), as
+/// containers on the stack's network, one after another on one named volume as pods of the
+/// Deployment on its PVC: SIGTERM to ftinit mid-load (`docker stop`) is a clean InnoDB shutdown
+/// (the next start does no crash recovery) that loses no committed row; kill -9 of mariadbd
+/// mid-load loses no committed row either (InnoDB's crash recovery replays them at the next start).
 ///
-/// One test, three boots of one data dir, so the slow first initialisation is paid once:
-/// boot 1 (load, SIGTERM) → boot 2 (no crash recovery, rows checked, load, kill -9 mariadbd)
-/// → boot 3 (crash recovery seen, which also proves the "no recovery" check can see one;
-/// every committed row checked).
+/// One test, three containers on one volume, so the slow first initialisation is paid once:
+/// container 1 (load, SIGTERM) → container 2 (no crash recovery, rows checked, load, kill -9
+/// mariadbd) → container 3 (crash recovery seen, which also proves the "no recovery" check can
+/// see one; every committed row checked).
 extension Integration {
-    @Suite(.requires(.root, .pidNamespaces, .tools(["ip", "sh", "mariadb", "mariadbd", "mariadb-install-db"]),
-                     what: "MariaDB write load tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "sh", "mariadb"]), what: "MariaDB write load tests"))
     struct MariaDBWriteLoad {
         /// What MariaDB 10.11 writes at a start that replays the redo log after a crash
         /// (`[Note] InnoDB: Starting crash recovery from checkpoint LSN=...`), and at the end of a
@@ -29,11 +29,13 @@ extension Integration {
         static let crashRecovery = "InnoDB: Starting crash recovery"
         static let cleanShutdown = "Shutdown completed; log sequence number"
 
-        /// The first line of ftinit's stderr containing `text`, from the service `mariadb` only
-        /// (`mariadb | ...`) or from any program (the `mysql-init` task's mariadb-install-db
-        /// runs a server too, on a first boot).
-        static func logLine(_ ftinit: FTInit, containing text: String, serviceOnly: Bool = false) -> String? {
-            ftinit.stderr.lines.first { $0.text.contains(text) && (!serviceOnly || $0.text.hasPrefix("mariadb | ")) }?.text
+        /// The first line of the container's output containing `text`, from the service
+        /// `mariadb` only (`mariadb | ...`) or from any program (the `mysql-init` task's
+        /// mariadb-install-db runs a server too, on a first start).
+        static func logLine(_ container: Container, containing text: String, serviceOnly: Bool = false) -> String? {
+            (container.serviceOutput + container.logs).split(separator: "\n").first {
+                $0.contains(text) && (!serviceOnly || $0.hasPrefix("mariadb | "))
+            }.map(String.init)
         }
 
         /// One long-lived `mariadb` client fed by a shell loop: each `INSERT` (autocommit, so
@@ -44,12 +46,15 @@ extension Integration {
         final class Writer {
             let process: SpawnedProcess
 
-            init(network: ImageNetwork, firstId: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
-                let ip = try #require(Prerequisites.which("ip"), sourceLocation: sourceLocation)
+            init(host: String, firstId: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                let shell = try #require(Prerequisites.which("sh"), sourceLocation: sourceLocation)
                 let loop = "i=\(firstId); while :; do echo \"INSERT INTO load_rows (id) VALUES ($i); SELECT $i;\"; i=$((i+1)); done"
-                let client = "mariadb --protocol=tcp -h mysql -P 3306 -u wp -pwp-secret --batch --skip-column-names --unbuffered wordpress"
-                process = try SpawnedProcess(executable: ip, arguments: ["netns", "exec", network.name, "sh", "-c", "\(loop) | \(client)"],
-                                             environment: ["PATH": Prerequisites.path], directory: nil)
+                let client = "mariadb --no-defaults --protocol=tcp -h \(host) -P 3306 -u \(Stack.secret("WP_DB_USER")) --batch "
+                    + "--skip-column-names --unbuffered \(Stack.secret("WP_DB_NAME"))"
+                // The password through the environment: it holds quotes and `$`.
+                process = try SpawnedProcess(executable: shell, arguments: ["-c", "\(loop) | \(client)"],
+                                             environment: ["PATH": Prerequisites.path, "MYSQL_PWD": Stack.secret("WP_DB_PASSWORD")],
+                                             directory: nil)
             }
 
             /// The committed ids printed so far (complete lines only).
@@ -79,77 +84,84 @@ extension Integration {
             }
         }
 
-        static func boot(_ network: ImageNetwork, _ root: Scratch, sourceLocation: SourceLocation = #_sourceLocation) throws -> FTInit {
-            try ImageUnderTest.boot("mysql", network: network, root: root, environment: MysqlImage.secrets, healthyWithin: .seconds(90),
-                                    sourceLocation: sourceLocation)
+        static let volume = "ft-test-mysql-load"
+
+        /// A new mysql container on the volume, healthy.
+        static func start(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
+            let container = try Stack.startExtra(name, image: "mysql", environment: Stack.services["mysql"]!.environment,
+                                                 extra: ["-v", "\(volume):/var/lib/mysql"], sourceLocation: sourceLocation)
+            try container.waitHealthy(within: .seconds(90), sourceLocation: sourceLocation)
+            return container
         }
 
         /// Every id in `committed` is a row of load_rows.
-        static func expectAllPresent(_ committed: [Int], _ network: ImageNetwork, _ ftinit: FTInit,
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let select = try MysqlImage.sql("SELECT id FROM load_rows", network: network)
-            try #require(select.succeeded, "\(select)\(ftinit.report)", sourceLocation: sourceLocation)
+        static func expectAllPresent(_ committed: [Int], _ container: Container, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let select = try StackClients.sql("SELECT id FROM load_rows", host: container.address, sourceLocation: sourceLocation)
+            try #require(select.succeeded, "\(select)\(container.report)", sourceLocation: sourceLocation)
             let present = Set(select.stdout.split(separator: "\n").compactMap { Int($0) })
             let lost = committed.filter { !present.contains($0) }
             #expect(lost.isEmpty, "\(lost.count) committed rows lost, first \(lost.prefix(10)); \(present.count) rows present",
                     sourceLocation: sourceLocation)
         }
 
-        @Test func sigtermMidLoadShutsDownCleanlyAndKill9MidLoadLosesNoCommittedRow() throws {
-            let network = try ImageNetwork()
-            defer { network.remove() }
-            let root = try Scratch()
-            defer { root.remove() }
+        static func exitCode(_ container: Container) throws -> String { try DockerHost.inspect(container.name, "{{.State.ExitCode}}") }
 
-            // Boot 1: load, then SIGTERM to ftinit in the middle of it.
-            let first = try Self.boot(network, root)
-            defer { first.stop() }
-            let create = try MysqlImage.sql("CREATE TABLE load_rows (id INT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB",
-                                            network: network)
+        @Test func sigtermMidLoadShutsDownCleanlyAndKill9MidLoadLosesNoCommittedRow() throws {
+            let names = ["ft-test-mysql-load-1", "ft-test-mysql-load-2", "ft-test-mysql-load-3"]
+            func cleanUp() {
+                for name in names { _ = try? DockerHost.run(["rm", "-f", name]) }
+                _ = try? DockerHost.run(["volume", "rm", "-f", Self.volume])
+            }
+            cleanUp()
+            defer { cleanUp() }
+
+            // Container 1: load, then SIGTERM to ftinit (docker stop) in the middle of it.
+            let first = try Self.start(names[0])
+            let create = try StackClients.sql("CREATE TABLE load_rows (id INT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB",
+                                              host: first.address)
             try #require(create.succeeded, "\(create)\(first.report)")
-            let load1 = try Writer(network: network, firstId: 1)
+            let load1 = try Writer(host: first.address, firstId: 1)
             defer { load1.stop() }
             try load1.waitForCommitted(100)
             let termAt = ContinuousClock.now
-            try first.send(SIGTERM)
-            let termCode = try first.exitCode(timeout: .seconds(30))
-            let stopTime = try #require(first.exitTime) - termAt
+            _ = try DockerHost.run(["stop", "-t", "30", first.name], timeout: .seconds(40))
+            let stopTime = ContinuousClock.now - termAt
             let committed1 = load1.finish()
-            #expect(termCode == 0, "SIGTERM mid-load must be a clean stop\(first.report)")
+            #expect(try Self.exitCode(first) == "0", "SIGTERM mid-load must be a clean stop\(first.report)")
             #expect(Self.logLine(first, containing: Self.cleanShutdown, serviceOnly: true) != nil,
                     "no `mariadb | ... \(Self.cleanShutdown)` in the service's log\(first.report)")
             #expect(first.events("killed").isEmpty, "mariadbd needed SIGKILL\(first.report)")
 
-            // Boot 2: the same data dir starts without crash recovery and has every row.
-            let second = try Self.boot(network, root)
-            defer { second.stop() }
+            // Container 2: the same volume starts without crash recovery and has every row.
+            let second = try Self.start(names[1])
             #expect(Self.logLine(second, containing: Self.crashRecovery) == nil, "crash recovery after a SIGTERM stop\(second.report)")
-            try Self.expectAllPresent(committed1, network, second)
+            try Self.expectAllPresent(committed1, second)
 
             // Load again, then kill -9 mariadbd in the middle of it.
-            let load2 = try Writer(network: network, firstId: (committed1.max() ?? 0) + 1_000_000)
+            let load2 = try Writer(host: second.address, firstId: (committed1.max() ?? 0) + 1_000_000)
             defer { load2.stop() }
             try load2.waitForCommitted(100)
-            let mariadbd = try #require(second.startedServices().first { $0.name == "mariadb" }, "\(second.report)")
+            let mariadbd = try #require(second.pid(of: "mariadb"), "\(second.report)")
             let killedAt = ContinuousClock.now
-            kill(mariadbd.pid, SIGKILL)
-            let killCode = try second.exitCode(timeout: .seconds(10))
-            let killExit = try #require(second.exitTime) - killedAt
+            _ = try second.exec(["kill", "-9", mariadbd])
+            let ended = DockerHost.eventually(.seconds(10)) { (try? DockerHost.inspect(second.name, "{{.State.Running}}")) == "false" }
+            let killExit = ContinuousClock.now - killedAt
             let committed2 = load2.finish()
-            #expect(killCode == 137, "ftinit exits 128+9 when mariadbd is killed\(second.report)")
-            #expect(killExit < .seconds(2), "ftinit took \(killExit) to exit after mariadbd was killed")
+            let killCode = try Self.exitCode(second)
+            #expect(ended && killCode == "137", "the container ends with 128+9 when mariadbd is killed\(second.report)")
+            #expect(killExit < .seconds(2), "the container took \(killExit) to end after mariadbd was killed")
 
-            // Boot 3: InnoDB recovers; every row committed by either load is there.
-            let third = try Self.boot(network, root)
-            defer { third.stop() }
-            #expect(Self.logLine(third, containing: Self.crashRecovery) != nil, "no crash recovery logged after kill -9 (the check of boot 2 would be blind)\(third.report)")
-            try Self.expectAllPresent(committed1 + committed2, network, third)
-            print("MariaDBWriteLoad: boot 1 logged `\(Self.logLine(first, containing: Self.cleanShutdown, serviceOnly: true) ?? "-")`; "
-                  + "boot 3 logged `\(Self.logLine(third, containing: Self.crashRecovery) ?? "-")`")
-            print("MariaDBWriteLoad: SIGTERM after \(committed1.count) committed rows, stopped in \(stopTime); "
-                  + "kill -9 after \(committed2.count) more, ftinit exited \(killCode) in \(killExit)")
-            try third.send(SIGTERM)
-            #expect(try third.exitCode(timeout: .seconds(30)) == 0, "\(third.report)")
+            // Container 3: InnoDB recovers; every row committed by either load is there.
+            let third = try Self.start(names[2])
+            #expect(Self.logLine(third, containing: Self.crashRecovery) != nil,
+                    "no crash recovery logged after kill -9 (the check of container 2 would be blind)\(third.report)")
+            try Self.expectAllPresent(committed1 + committed2, third)
+            print("MariaDBWriteLoad: container 1 logged `\(Self.logLine(first, containing: Self.cleanShutdown, serviceOnly: true) ?? "-")`; "
+                  + "container 3 logged `\(Self.logLine(third, containing: Self.crashRecovery) ?? "-")`")
+            print("MariaDBWriteLoad: SIGTERM after \(committed1.count) committed rows, docker stop took \(stopTime); "
+                  + "kill -9 after \(committed2.count) more, the container ended \(killCode) within \(killExit) (polled)")
+            _ = try DockerHost.run(["stop", "-t", "30", third.name], timeout: .seconds(40))
+            #expect(try Self.exitCode(third) == "0", "\(third.report)")
         }
     }
 }
