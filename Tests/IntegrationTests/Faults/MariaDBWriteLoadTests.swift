@@ -88,7 +88,7 @@ extension Integration {
 
         /// A new mysql container on the volume, healthy.
         static func start(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
-            let container = try Stack.startExtra(name, image: "mysql", environment: Stack.services["mysql"]!.environment,
+            let container = try Stack.startExtra(name, image: "mysql", environment: Stack.environment(of: "mysql"),
                                                  extra: ["-v", "\(volume):/var/lib/mysql"], sourceLocation: sourceLocation)
             try container.waitHealthy(within: .seconds(90), sourceLocation: sourceLocation)
             return container

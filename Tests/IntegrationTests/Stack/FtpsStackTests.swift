@@ -121,7 +121,7 @@ extension Integration {
             let login = try Self.ftps(["ftp://\(Self.lbIP)/"])
             #expect(login.succeeded, "the image's PAM service refused the right password: \(login)\(ftps.report)")
 
-            let control = try Stack.startExtra("ft-test-ftps-no-pam", image: "ftps", environment: Stack.services["ftps"]!.environment)
+            let control = try Stack.startExtra("ft-test-ftps-no-pam", image: "ftps", environment: Stack.environment(of: "ftps"))
             defer { control.remove() }
             try control.waitHealthy(within: .seconds(60))
             #expect(try control.exec(["rm", "/etc/pam.d/vsftpd"]).succeeded)
@@ -131,7 +131,7 @@ extension Integration {
         }
 
         @Test func killingEachDaemonEndsTheContainer() throws {
-            let ftps = try Stack.startExtra("ft-test-ftps-faults", image: "ftps", environment: Stack.services["ftps"]!.environment)
+            let ftps = try Stack.startExtra("ft-test-ftps-faults", image: "ftps", environment: Stack.environment(of: "ftps"))
             defer { ftps.remove() }
             try ftps.waitHealthy(within: .seconds(60))
             try ftps.expectEachKilledServiceEndsIt()

@@ -57,7 +57,7 @@ extension Integration {
         @Test func nginxKeepsItsCertificateAndSSHHostKeysInANewContainer() throws {
             defer { Self.removeVolumes(prefix: "ft-test-id-nginx"); Self.removeVolumes(prefix: "ft-test-id-nginx-new") }
             func run(volumes: [String]) throws -> (certificate: String, hostKeys: [String]) {
-                let nginx = try Stack.startExtra("ft-test-id-nginx", image: "nginx", environment: Stack.services["nginx"]!.environment,
+                let nginx = try Stack.startExtra("ft-test-id-nginx", image: "nginx", environment: Stack.environment(of: "nginx"),
                                                  extra: volumes)
                 defer { nginx.remove() }
                 try nginx.waitHealthy(within: .seconds(60))
@@ -78,7 +78,7 @@ extension Integration {
         @Test func wordpressKeepsItsCertificateSaltsAndUploadsInANewContainer() throws {
             try Stack.require("mysql")
             defer { Self.removeVolumes(prefix: "ft-test-id-wp"); Self.removeVolumes(prefix: "ft-test-id-wp-new") }
-            let environment = Stack.services["wordpress"]!.environment.merging(["WP_AUTH_SALT_SEED": #"s33d"wi\th'$pecials"#]) { $1 }
+            let environment = Stack.environment(of: "wordpress").merging(["WP_AUTH_SALT_SEED": #"s33d"wi\th'$pecials"#]) { $1 }
             let upload = "/var/www/wordpress/wp-content/uploads/2026/12/photo.jpg"
             func run(volumes: [String], putUpload: Bool = false) throws -> (certificate: String, salts: String, upload: String) {
                 let wordpress = try Stack.startExtra("ft-test-id-wp", image: "wordpress", environment: environment, extra: volumes)

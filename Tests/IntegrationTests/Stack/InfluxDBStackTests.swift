@@ -73,7 +73,7 @@ extension Integration {
 
         @Test func killingEachDaemonEndsTheContainer() throws {
             let influxdb = try Stack.startExtra("ft-test-influxdb-faults", image: "influxdb",
-                                                environment: Stack.services["influxdb"]!.environment.merging(["INFLUXDB_URL": ""]) { $1 })
+                                                environment: Stack.environment(of: "influxdb").merging(["INFLUXDB_URL": ""]) { $1 })
             defer { influxdb.remove() }
             try influxdb.waitHealthy(within: .seconds(60))
             try influxdb.expectEachKilledServiceEndsIt()

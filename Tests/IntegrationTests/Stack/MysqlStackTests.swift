@@ -13,7 +13,7 @@ extension Integration {
 
         /// A mysql container of its own on `volume` (a pod of the Deployment on its PVC).
         static func start(_ extraEnvironment: [String: String] = [:]) throws -> Container {
-            try Stack.startExtra(name, image: "mysql", environment: Stack.services["mysql"]!.environment.merging(extraEnvironment) { $1 },
+            try Stack.startExtra(name, image: "mysql", environment: Stack.environment(of: "mysql").merging(extraEnvironment) { $1 },
                                  extra: ["-v", "\(volume):/var/lib/mysql"])
         }
 
@@ -74,7 +74,7 @@ extension Integration {
         }
 
         @Test func killingEachDaemonEndsTheContainer() throws {
-            let mysql = try Stack.startExtra("ft-test-mysql-faults", image: "mysql", environment: Stack.services["mysql"]!.environment)
+            let mysql = try Stack.startExtra("ft-test-mysql-faults", image: "mysql", environment: Stack.environment(of: "mysql"))
             defer { mysql.remove() }
             try mysql.waitHealthy(within: .seconds(90))
             try mysql.expectEachKilledServiceEndsIt()

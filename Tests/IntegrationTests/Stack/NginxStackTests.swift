@@ -13,10 +13,10 @@ extension Integration {
 
         /// `ssh` with a password (sshpass -e, the password from the environment) to the LB IP.
         static func ssh(_ user: String, password: String, command: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
-            try Stack.run(["env", "SSHPASS=\(password)", "sshpass", "-e", "ssh", "-o", "StrictHostKeyChecking=no",
+            try Stack.run(["sshpass", "-e", "ssh", "-o", "StrictHostKeyChecking=no",
                            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "PreferredAuthentications=password",
                            "-o", "PubkeyAuthentication=no", "-o", "LogLevel=ERROR", "-p", "22", "\(user)@\(lbIP)", command],
-                          timeout: .seconds(30), sourceLocation: sourceLocation)
+                          environment: ["SSHPASS": password], timeout: .seconds(30), sourceLocation: sourceLocation)
         }
 
         @Test func port80RedirectsToHttpsWithTheSameHostAndPath() throws {
@@ -156,7 +156,7 @@ extension Integration {
 
         @Test func withNeitherPasswordNorKeysTheContainerRefusesToStart() throws {
             let nginx = try Stack.startExtra("ft-test-nginx-no-credential", image: "nginx",
-                                             environment: Stack.services["nginx"]!.environment.filter { $0.key != "SSH_PASSWORD" })
+                                             environment: Stack.environment(of: "nginx").filter { $0.key != "SSH_PASSWORD" })
             defer { nginx.remove() }
             #expect(DockerHost.eventually(.seconds(30)) { (try? DockerHost.inspect(nginx.name, "{{.State.Running}}")) == "false" },
                     "\(nginx.report)")
@@ -171,7 +171,7 @@ extension Integration {
         }
 
         @Test func killingEachDaemonEndsTheContainer() throws {
-            let nginx = try Stack.startExtra("ft-test-nginx-faults", image: "nginx", environment: Stack.services["nginx"]!.environment)
+            let nginx = try Stack.startExtra("ft-test-nginx-faults", image: "nginx", environment: Stack.environment(of: "nginx"))
             defer { nginx.remove() }
             try nginx.waitHealthy(within: .seconds(60))
             try nginx.expectEachKilledServiceEndsIt()

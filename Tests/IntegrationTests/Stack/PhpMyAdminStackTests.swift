@@ -64,7 +64,7 @@ extension Integration {
         }
 
         @Test func killingEachDaemonEndsTheContainer() throws {
-            let phpmyadmin = try Stack.startExtra("ft-test-pma-faults", image: "phpmyadmin", environment: Stack.services["phpmyadmin"]!.environment)
+            let phpmyadmin = try Stack.startExtra("ft-test-pma-faults", image: "phpmyadmin", environment: Stack.environment(of: "phpmyadmin"))
             defer { phpmyadmin.remove() }
             try phpmyadmin.waitHealthy(within: .seconds(60))
             try phpmyadmin.expectEachKilledServiceEndsIt()

@@ -80,6 +80,9 @@ enum Stack {
 
     static func secret(_ name: String) -> String { secrets[name]! }
 
+    /// The Secrets and ConfigMap values of `service`'s Deployment, `LB_IP` aside.
+    static func environment(of service: String) -> [String: String] { services[service]!.environment }
+
     private static func pick(_ names: String...) -> [String: String] {
         Dictionary(uniqueKeysWithValues: names.map { ($0, secrets[$0]!) })
     }
@@ -131,12 +134,14 @@ enum Stack {
     /// `argv` run on this machine (curl, ssh, lftp, mariadb, python3...) with an /etc/hosts, in a
     /// mount namespace of its own, that names every service at its address: a client that
     /// resolves the names as a pod would.
-    static func run(_ argv: [String], timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+    /// `environment`: added to the client's (a password for sshpass -e, never in argv).
+    static func run(_ argv: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60),
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
         let hosts = try scratchFile("hosts") {
             "127.0.0.1 localhost\n" + services.sorted { $0.key < $1.key }.map { "\($0.value.address) \($0.key)\n" }.joined()
         }
         return try Tool.run(["unshare", "-m", "--", "sh", "-c", #"mount --bind "$0" /etc/hosts && exec "$@""#, hosts] + argv,
-                            timeout: timeout, sourceLocation: sourceLocation)
+                            environment: environment, timeout: timeout, sourceLocation: sourceLocation)
     }
 
     /// The certificate `container` serves (its [tls] pair, made by ftinit at its first start),

@@ -109,11 +109,11 @@ extension Integration {
         /// `docker start` finds everything in place and changes nothing.
         @Test func aSecondStartKeepsTheSiteAndItsUsersAsTheyAre() throws {
             let databaseName = "ft-test-wp-again-mysql"
-            let database = try Stack.startExtra(databaseName, image: "mysql", environment: Stack.services["mysql"]!.environment)
+            let database = try Stack.startExtra(databaseName, image: "mysql", environment: Stack.environment(of: "mysql"))
             defer { database.remove() }
             try database.waitHealthy(within: .seconds(90))
             let wordpress = try Stack.startExtra("ft-test-wp-again", image: "wordpress",
-                                                 environment: Stack.services["wordpress"]!.environment.merging(["MYSQL_HOST": databaseName]) { $1 })
+                                                 environment: Stack.environment(of: "wordpress").merging(["MYSQL_HOST": databaseName]) { $1 })
             defer { wordpress.remove() }
             try wordpress.waitHealthy(within: .seconds(90))
             let before = try StackClients.query("SELECT ID, user_login, user_pass FROM wp_users ORDER BY ID", host: database.address)
@@ -147,7 +147,7 @@ extension Integration {
 
         @Test func killingEachDaemonEndsTheContainer() throws {
             try Stack.require("mysql")  // the bootstrap, before nginx, needs the database
-            let wordpress = try Stack.startExtra("ft-test-wp-faults", image: "wordpress", environment: Stack.services["wordpress"]!.environment)
+            let wordpress = try Stack.startExtra("ft-test-wp-faults", image: "wordpress", environment: Stack.environment(of: "wordpress"))
             defer { wordpress.remove() }
             try wordpress.waitHealthy(within: .seconds(90))
             try wordpress.expectEachKilledServiceEndsIt()
