@@ -32,8 +32,8 @@ let package = Package(
                           swiftSettings: leanSwift),
         .testTarget(name: "FTInitTests", dependencies: ["FTInit"]),
         // Runs the built binary (FTINIT_BIN, default .build/release/ftinit) as a real PID 1.
-        // Images/Clients: scripts the image tests run inside the network (python3), not Swift;
+        // Stack/Clients: scripts the stack tests run as clients (python3), not Swift;
         // Kubernetes/Fakes: the stand-ins setup.sh's tests put on its PATH and port.
-        .testTarget(name: "IntegrationTests", exclude: ["Images/Clients", "Kubernetes/Fakes"]),
+        .testTarget(name: "IntegrationTests", exclude: ["Stack/Clients", "Kubernetes/Fakes"]),
     ]
 )

@@ -18,9 +18,9 @@ readonly SERVICES=(nginx wordpress phpmyadmin mysql ftps influxdb grafana)
 readonly IMAGE_TAG=ft-services
 readonly SECRET_NAME=ft-services-secrets
 readonly CONFIGMAP_NAME=ft-services-config
-readonly SECRET_KEYS=(MYSQL_ROOT_PASSWORD WP_DB_PASSWORD WP_ADMIN_PASSWORD WP_USERS_PASSWORD
-    PMA_BLOWFISH_SECRET SSH_PASSWORD FTP_PASSWORD INFLUXDB_ADMIN_PASSWORD INFLUXDB_METRICS_PASSWORD
-    GRAFANA_ADMIN_PASSWORD GRAFANA_SECRET_KEY WP_AUTH_SALT_SEED)
+# SECRET_KEYS, the credentials file, srcs/config.env: shared with `./setup.sh local`.
+# shellcheck source=scripts/credentials.sh
+source "$ROOT/scripts/credentials.sh"
 readonly PART_OF=app.kubernetes.io/part-of=ft-services
 readonly METALLB_VERSION=v0.14.9
 # The official Swift image ftinit is built in when the host has no fitting toolchain.
@@ -52,6 +52,7 @@ usage() {
     cat <<EOF
 Usage: ./setup.sh [--dry-run] [--driver NAME] [--context NAME] [--lb-ip ADDR]
        ./setup.sh delete [--all] [--dry-run] [--context NAME]
+       ./setup.sh local up|down|status|logs NAME   (./setup.sh local --help)
        ./setup.sh --help
 
 Stands ft_services up: nginx (+ssh), WordPress, phpMyAdmin, MariaDB, FTPS, InfluxDB and
@@ -79,6 +80,8 @@ Commands:
                   account, the seven images (every tag), images/*/ftinit and the credentials
                   file.
   delete --all    the same, and delete the minikube profile itself.
+  local ...       the same images as containers on plain Docker, no Kubernetes
+                  (scripts/local-stack; ./setup.sh local --help).
 
 Environment:
   LB_IP                    same as --lb-ip
@@ -672,35 +675,18 @@ image_hash() {
 # ---------------------------------------------------------------------------------------
 # Step 7: Secret (kept across runs) and ConfigMap
 
-random_secret() {
-    local length=$1 value=""
-    while ((${#value} < length)); do
-        value+=$(head -c 48 /dev/urandom | base64 -w 0 | tr -d '/+=')
-    done
-    printf '%s' "${value:0:length}"
-}
-
 credentials_path() {
-    if [[ -n ${FT_SERVICES_CREDENTIALS:-} ]]; then
-        printf '%s' "$FT_SERVICES_CREDENTIALS"
-    else
-        [[ -n ${HOME:-} ]] || die "HOME is not set: set FT_SERVICES_CREDENTIALS to a file outside the repository"
-        printf '%s/ft-services/credentials-%s' "${XDG_CONFIG_HOME:-$HOME/.config}" "$KCTX"
-    fi
+    local file
+    file=$(credentials_file "$KCTX" 2>&1) || die "$file"
+    printf '%s' "$file"
 }
 
 create_secrets() {
-    local existing key value line from_cluster=0 from_file=0 generated=0
+    local existing key line from_cluster=0 from_file=0 generated=0
     local -A values=()
+    local literals=()
     apply_created namespace "$NAMESPACE"
     CREDENTIALS_FILE=$(credentials_path)
-    case $CREDENTIALS_FILE in
-        /*) ;;
-        *) CREDENTIALS_FILE=$PWD/$CREDENTIALS_FILE ;;
-    esac
-    case $CREDENTIALS_FILE in
-        "$ROOT"/*) die "the credentials file $CREDENTIALS_FILE is inside the repository; passwords never go there (set FT_SERVICES_CREDENTIALS elsewhere)" ;;
-    esac
 
     # 1. what the cluster already has (the data was initialised with it), 2. the file,
     # 3. random.
@@ -712,52 +698,24 @@ create_secrets() {
         values[${line%%=*}]=$(printf '%s' "${line#*=}" | base64 -d)
     done <<<"$existing"
     for key in "${SECRET_KEYS[@]}"; do [[ -n ${values[$key]:-} ]] && from_cluster=$((from_cluster + 1)); done
-    if ! dry && [[ -r $CREDENTIALS_FILE ]]; then
-        while IFS= read -r line; do
-            key=${line%%=*}
-            [[ $line == *=* && -z ${values[$key]:-} ]] || continue
-            values[$key]=${line#*=}
-            from_file=$((from_file + 1))
-        done <"$CREDENTIALS_FILE"
+    if ! dry; then
+        read_credentials "$CREDENTIALS_FILE" values
+        from_file=$CREDENTIALS_ADDED
     fi
-    for key in "${SECRET_KEYS[@]}"; do
-        if [[ -z ${values[$key]:-} ]]; then
-            case $key in
-                PMA_BLOWFISH_SECRET | GRAFANA_SECRET_KEY) values[$key]=$(random_secret 32) ;;
-                WP_AUTH_SALT_SEED) values[$key]=$(random_secret 48) ;;
-                *) values[$key]=$(random_secret 24) ;;
-            esac
-            generated=$((generated + 1))
-        fi
-    done
+    complete_credentials values
+    generated=$CREDENTIALS_ADDED
 
     if dry; then
         show "(write $CREDENTIALS_FILE, mode 0600: ${#SECRET_KEYS[@]} keys, kept from the cluster's Secret, else from that file, else random)"
         note "(dry run: the Secret is not read; every key would be kept if it exists)"
     else
         note "passwords: $from_cluster kept from the cluster, $from_file from $CREDENTIALS_FILE, $generated generated"
-        mkdir -p "$(dirname "$CREDENTIALS_FILE")"
-        (
-            umask 077
-            for key in "${SECRET_KEYS[@]}"; do printf '%s=%s\n' "$key" "${values[$key]}"; done >"$CREDENTIALS_FILE.tmp"
-        )
-        chmod 600 "$CREDENTIALS_FILE.tmp"
-        mv -f "$CREDENTIALS_FILE.tmp" "$CREDENTIALS_FILE"
+        write_credentials "$CREDENTIALS_FILE" values
     fi
     apply_created secret generic "$SECRET_NAME" -n "$NAMESPACE" "--from-env-file=$CREDENTIALS_FILE"
-    apply_created configmap "$CONFIGMAP_NAME" -n "$NAMESPACE" \
-        "--from-literal=LB_IP=$LB_IP" \
-        --from-literal=MYSQL_HOST=mysql \
-        --from-literal=WP_DB_NAME=wordpress \
-        --from-literal=WP_DB_USER=wordpress \
-        --from-literal=WP_ADMIN_USER=admin \
-        --from-literal=WP_ADMIN_EMAIL=admin@ft-services.local \
-        --from-literal=SSH_USER=ft \
-        --from-literal=FTP_USER=ft \
-        --from-literal=INFLUXDB_ADMIN_USER=admin \
-        --from-literal=INFLUXDB_DB=ftservices \
-        --from-literal=INFLUXDB_METRICS_USER=metrics \
-        --from-literal=GRAFANA_ADMIN_USER=admin
+    # kubectl takes --from-env-file alone: srcs/config.env goes in as literals, after LB_IP.
+    while IFS= read -r line; do literals+=("--from-literal=$line"); done < <(config_values)
+    apply_created configmap "$CONFIGMAP_NAME" -n "$NAMESPACE" "--from-literal=LB_IP=$LB_IP" "${literals[@]}"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -1031,6 +989,10 @@ delete_all() {
 # ---------------------------------------------------------------------------------------
 
 main() {
+    if [[ ${1:-} == local ]]; then
+        shift
+        exec "$ROOT/scripts/local-stack" "$@"
+    fi
     parse_args "$@"
     cd "$ROOT"
     dry && say "Dry run: every command is printed, none is run; no cluster is touched."

@@ -62,14 +62,6 @@ import Testing
             text: "[template /etc/app.conf]\nsource = ${TEMPLATES:-/etc/ftinit}/app.conf.tmpl\nowner = ${APP_USER}",
             environment: ["APP_USER": "app"],
             templates: [template("/etc/app.conf", source: "/etc/ftinit/app.conf.tmpl", owner: at("app", 3), line: 1)]),
-        Example(
-            label: "the destination expands variables (the images' FT_ROOT prefix)",
-            text: "[template ${FT_ROOT:-}/etc/nginx/nginx.conf]\nsource = /t/nginx.conf.tmpl\n[template /etc/a]\nsource = /t/a",
-            environment: ["FT_ROOT": "/tmp/root"],
-            templates: [
-                template("/tmp/root/etc/nginx/nginx.conf", source: "/t/nginx.conf.tmpl", line: 1),
-                template("/etc/a", source: "/t/a", line: 3),
-            ]),
     ]
 
     @Test(arguments: valid)
@@ -90,13 +82,9 @@ import Testing
 
     static let malformed: [MalformedConfig] = [
         MalformedConfig(
-            label: "an undefined variable in the destination",
-            text: "[template ${FT_ROOT}/etc/app.conf]\nsource = /t/app.conf",
-            diagnostics: ["/etc/ftinit.conf:1: [template ${FT_ROOT}/etc/app.conf]: undefined variable ${FT_ROOT} (set it, or write ${FT_ROOT:-default})"]),
-        MalformedConfig(
-            label: "a destination that expands to a relative path",
-            text: "[template ${DEST:-etc/app.conf}]\nsource = /t/app.conf",
-            diagnostics: ["/etc/ftinit.conf:1: \(absolute)"]),
+            label: "a variable in the destination, set or not",
+            text: "[template ${ROOT:-}/etc/app.conf]\nsource = /t/app.conf",
+            diagnostics: ["/etc/ftinit.conf:1: [template ${ROOT:-}/etc/app.conf]: the destination is a literal path, no variable or '$' there"]),
         MalformedConfig(
             label: "a relative destination",
             text: "[template etc/app.conf]\nsource = /t/app.conf",

@@ -13,7 +13,6 @@ set -eu
 : "${INFLUXDB_METRICS_USER:?is required}" "${INFLUXDB_METRICS_PASSWORD:?is required}"
 db=${INFLUXDB_DB:-ftservices}
 url=http://127.0.0.1:8086
-curl=${CURL_BIN:-/usr/bin/curl}
 
 die() {
     echo "error: $*" >&2
@@ -35,11 +34,11 @@ curl_escape() {
 query() {
     printf 'user = "%s:%s"\ndata-urlencode = "q=%s"\n' \
         "$(curl_escape "$INFLUXDB_ADMIN_USER")" "$(curl_escape "$INFLUXDB_ADMIN_PASSWORD")" "$(curl_escape "$1")" |
-        "$curl" -q --silent --show-error --fail --max-time 10 --config - -X POST "$url/query"
+        curl -q --silent --show-error --fail --max-time 10 --config - -X POST "$url/query"
 }
 
 tries=0
-until "$curl" -q --silent --fail --max-time 2 --output /dev/null "$url/ping"; do
+until curl -q --silent --fail --max-time 2 --output /dev/null "$url/ping"; do
     tries=$((tries + 1))
     [ "$tries" -lt 30 ] || die "no answer from $url/ping within 30 s"
     sleep 1

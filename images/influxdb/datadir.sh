@@ -3,8 +3,8 @@
 # directories exist and belong to the user influxd runs as (a fresh volume belongs to root).
 set -eu
 
-dir=${FT_ROOT:-}/var/lib/influxdb
-user=${INFLUXD_USER:-influxdb}
+dir=/var/lib/influxdb
+user=influxdb
 
 id "$user" >/dev/null || { echo "error: no user '$user'" >&2; exit 1; }
 mkdir -p "$dir/meta" "$dir/data" "$dir/wal"

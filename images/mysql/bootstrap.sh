@@ -14,12 +14,12 @@ set -eu
 : "${MYSQL_ROOT_PASSWORD:?is required}" "${WP_DB_NAME:?is required}" "${WP_DB_USER:?is required}"
 : "${WP_DB_PASSWORD:?is required}"
 
-conf=${FT_ROOT:-}/etc/mysql/my.cnf
-datadir=${FT_ROOT:-}/var/lib/mysql
-rundir=${FT_ROOT:-}/run/mysqld
+conf=/etc/mysql/my.cnf
+datadir=/var/lib/mysql
+rundir=/run/mysqld
 init_file=$rundir/init.sql
-user=${MYSQL_RUN_USER:-mysql}
-install_db=${MARIADB_INSTALL_DB_BIN:-/usr/bin/mariadb-install-db}
+user=mysql
+install_db=/usr/bin/mariadb-install-db
 
 die() {
     echo "error: $*" >&2

@@ -1,5 +1,5 @@
 #!/bin/sh
-# ssh-user.sh: the SSH login. Creates SSH_USER once (home under FT_ROOT), sets its password
+# ssh-user.sh: the SSH login. Creates SSH_USER once (home /home/SSH_USER), sets its password
 # from SSH_PASSWORD and its keys from SSH_AUTHORIZED_KEYS (at least one of the two), and
 # writes sshd's drop-in: PasswordAuthentication yes only when a password is set.
 # Idempotent: an existing user is kept and only its password and keys are (re)set.
@@ -13,17 +13,11 @@ fail() {
 user=${SSH_USER:?SSH_USER is required}
 password=${SSH_PASSWORD:-}
 keys=${SSH_AUTHORIZED_KEYS:-}
-root=${FT_ROOT:-}
 [ -n "$password$keys" ] || fail "set SSH_PASSWORD or SSH_AUTHORIZED_KEYS"
 
 if ! id -u "$user" >/dev/null 2>&1; then
-    mkdir -p "$root/home"
-    # Debian (shadow) has useradd; Alpine has busybox adduser (-D: no password yet).
-    if command -v useradd >/dev/null 2>&1; then
-        useradd -m -d "$root/home/$user" -s /bin/sh "$user"
-    else
-        adduser -D -h "$root/home/$user" -s /bin/sh "$user"
-    fi
+    # busybox adduser; -D: no password yet (set below).
+    adduser -D -h "/home/$user" -s /bin/sh "$user"
     echo "ssh-user: created user $user"
 fi
 [ "$(id -u "$user")" -ne 0 ] || fail "refusing to manage a uid 0 account ($user)"
@@ -53,6 +47,6 @@ chown "$user:$group" "$home" "$home/.ssh"
 chmod 755 "$home"
 chmod 700 "$home/.ssh"
 
-mkdir -p "$root/etc/ssh/sshd_config.d"
-printf 'PasswordAuthentication %s\n' "$auth" >"$root/etc/ssh/sshd_config.d/ft-auth.conf"
+mkdir -p /etc/ssh/sshd_config.d
+printf 'PasswordAuthentication %s\n' "$auth" >/etc/ssh/sshd_config.d/ft-auth.conf
 echo "ssh-user: $user ready (password login: $auth)"

@@ -52,12 +52,11 @@ extension ConfigLoader {
     }
 
     mutating func readTemplate(_ section: IniDocument.Section) -> TemplateSpec? {
-        // The destination expands like a value: `[template ${FT_ROOT:-}/etc/nginx/nginx.conf]`.
-        let destination: String
-        do {
-            destination = try expander.expand(section.name ?? "")
-        } catch {
-            fail(section.line, "[template \(section.name ?? "")]: \(error)")
+        // The destination is the path as written: where a file goes is the image's own
+        // decision, never the environment's (variables are for what is written into it).
+        let destination = section.name ?? ""
+        guard !destination.contains("$") else {
+            fail(section.line, "[template \(destination)]: the destination is a literal path, no variable or '$' there")
             return nil
         }
         guard destination.hasPrefix("/") else {

@@ -14,6 +14,16 @@ enum ImageBuild {
         try require(image, arguments: [], sourceLocation: sourceLocation)
     }
 
+    private static let baseBuilt = Mutex(false)
+
+    /// The alpine:3.22 stand-in, built once per run.
+    static func requireBase(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try baseBuilt.withLock { done in
+            if !done { try Integration.StandInBase.build(sourceLocation: sourceLocation) }
+            done = true
+        }
+    }
+
     /// The tag of `image` if this run has built it.
     static func builtTag(_ image: String) -> String? {
         built.withLock { $0.contains(image) } ? "ft-services-test/\(image)" : nil
@@ -24,10 +34,10 @@ enum ImageBuild {
     static func require(_ image: String, arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let tag = "ft-services-test/\(image)"
         if built.withLock({ $0.contains(image) }) { return tag }
-        if built.withLock({ $0.isEmpty }) { try Integration.StandInBase.build(sourceLocation: sourceLocation) }
+        try requireBase(sourceLocation: sourceLocation)
         let context = try Scratch()
         defer { context.remove() }
-        let copied = try Tool.run(["cp", "-a", "\(ImageUnderTest.folder(image))/.", context.path])
+        let copied = try Tool.run(["cp", "-a", "\(ImageFolder.path(image))/.", context.path])
         try #require(copied.succeeded, "\(copied)", sourceLocation: sourceLocation)
         // setup.sh: install -m 0755 the stripped static binary as images/NAME/ftinit.
         let ftinit = try Tool.run(["install", "-m", "0755", try FTInitBinary.require(sourceLocation: sourceLocation), context.file("ftinit")])

@@ -239,6 +239,17 @@ extension Integration {
             }
         }
 
+        /// ftinit must not give up on grafana's first check before the kubelet's startupProbe
+        /// would: the probe's last attempt (initialDelay + (failureThreshold - 1) x period, failing
+        /// at the latest after its timeout) comes no later than ftinit's start-period.
+        @Test func ftinitWaitsForGrafanaAsLongAsTheStartupProbe() throws {
+            let deployment = try #require(try Self.render().first { $0.string("kind") == "Deployment" && $0.string("metadata.name") == "grafana" })
+            let probe = try #require(deployment.array("spec.template.spec.containers").first?.value("startupProbe") as? [String: Any])
+            let window = probe.int("initialDelaySeconds") + (probe.int("failureThreshold") - 1) * probe.int("periodSeconds") + probe.int("timeoutSeconds")
+            let period = try #require(try Self.configValue("grafana", section: "[service grafana]", key: "start-period").flatMap(Self.seconds))
+            #expect(window > 0 && period >= window, "start-period \(period) s < the startupProbe's \(window) s")
+        }
+
         @Test func ftinitIsTheLivenessProbeAndReadinessIsReal() throws {
             for deployment in try Self.render() where deployment.string("kind") == "Deployment" {
                 let name = deployment.string("metadata.name")
@@ -424,7 +435,7 @@ extension Integration {
 
         /// The ports of `EXPOSE` lines in images/NAME/Dockerfile (ranges expanded).
         static func exposedPorts(_ image: String) throws -> Set<Int> {
-            let dockerfile = try String(contentsOfFile: "\(ImageUnderTest.folder(image))/Dockerfile", encoding: .utf8)
+            let dockerfile = try String(contentsOfFile: "\(ImageFolder.path(image))/Dockerfile", encoding: .utf8)
             var ports: Set<Int> = []
             for line in dockerfile.split(separator: "\n") where line.hasPrefix("EXPOSE ") {
                 for word in line.dropFirst("EXPOSE ".count).split(separator: " ") {
@@ -443,20 +454,20 @@ extension Integration {
             return Set(container.array("volumeMounts").filter { claims.contains($0.string("name")) }.map { $0.string("mountPath") })
         }
 
-        /// Image NAME's `[tls] cert` path as the image sees it (FT_ROOT empty), nil without `[tls]`.
+        /// Image NAME's `[tls] cert` path, nil without `[tls]`.
         static func tlsCertificatePath(_ image: String) throws -> String? {
-            try configValue(image, section: "[tls]", key: "cert").map { $0.replacingOccurrences(of: "${FT_ROOT:-}", with: "") }
+            try configValue(image, section: "[tls]", key: "cert")
         }
 
         /// The directory nginx's ssh-hostkeys task writes the host keys to (its last argument).
         static func sshHostKeyDirectory() throws -> String {
             let run = try #require(try configValue("nginx", section: "[task ssh-hostkeys]", key: "run"))
-            return String(run.split(separator: " ").last ?? "").replacingOccurrences(of: "${FT_ROOT:-}", with: "")
+            return String(run.split(separator: " ").last ?? "")
         }
 
         /// `key = value` of `section` in images/IMAGE/ftinit.conf.
         static func configValue(_ image: String, section wanted: String, key: String) throws -> String? {
-            let config = try String(contentsOfFile: "\(ImageUnderTest.folder(image))/ftinit.conf", encoding: .utf8)
+            let config = try String(contentsOfFile: "\(ImageFolder.path(image))/ftinit.conf", encoding: .utf8)
             var section = ""
             for line in config.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 if line.hasPrefix("[") { section = line; continue }
@@ -469,23 +480,26 @@ extension Integration {
 
         /// ftinit's total stop budget for image NAME: `[init] stop-timeout` (seconds), default 25 s.
         static func stopBudgetSeconds(_ image: String) throws -> Int {
-            guard let text = try configValue(image, section: "[init]", key: "stop-timeout") else { return 25 }
-            if text.hasSuffix("m"), let minutes = Int(text.dropLast()) { return minutes * 60 }
-            if text.hasSuffix("s"), let seconds = Int(text.dropLast()) { return seconds }
-            return 25
+            try configValue(image, section: "[init]", key: "stop-timeout").flatMap(seconds) ?? 25
         }
 
-        /// The variables images/NAME's files require: `${X}` without a default and `${X:?...}`
-        /// (FT_* are the image's own, never set by Kubernetes).
+        /// Whole seconds of a duration written `Ns` or `Nm`, as the images' ftinit.conf write them.
+        static func seconds(_ text: String) -> Int? {
+            if text.hasSuffix("m"), let minutes = Int(text.dropLast()) { return minutes * 60 }
+            if text.hasSuffix("s"), let seconds = Int(text.dropLast()) { return seconds }
+            return nil
+        }
+
+        /// The variables images/NAME's files require: `${X}` without a default and `${X:?...}`.
         static func requiredVariables(_ image: String) throws -> Set<String> {
-            let folder = ImageUnderTest.folder(image)
+            let folder = ImageFolder.path(image)
             let pattern = try Regex(#"\$\{(?<name>[A-Z_][A-Z0-9_]*)(\}|:\?)"#)
             var names: Set<String> = []
             // Not the Dockerfile: its ${X} are build arguments.
-            for file in try FileManager.default.contentsOfDirectory(atPath: folder) where !["ftinit", "debian.env", "Dockerfile"].contains(file) {
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder) where !["ftinit", "Dockerfile"].contains(file) {
                 guard let text = try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8) else { continue }
                 for match in text.matches(of: pattern) {
-                    if let name = match.output["name"]?.substring, !name.hasPrefix("FT_") { names.insert(String(name)) }
+                    if let name = match.output["name"]?.substring { names.insert(String(name)) }
                 }
             }
             return names

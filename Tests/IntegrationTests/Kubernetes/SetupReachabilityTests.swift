@@ -8,27 +8,26 @@ import Testing
 /// (Fakes/public_ports.py) on the loopback of a network namespace of the test's own, where
 /// setup.sh runs with --lb-ip 127.0.0.1.
 extension Integration {
-    @Suite(.requires(.root, .tools(["ip", "python3", "curl", "openssl", "kubectl"]), what: "setup.sh reachability tests"))
+    @Suite(.requires(.root, .tools(["ip", "nsenter", "python3", "curl", "openssl", "kubectl"]), what: "setup.sh reachability tests"))
     struct SetupReachability {
         static let allPorts = ["80:http", "443:https", "5050:https", "5000:https", "3000:http", "21:ftp", "22:ssh"]
 
         /// setup.sh run to its end against the fakes, inside `network`, with listeners on `ports`.
         static func runSetup(listening ports: [String]) throws -> (result: ToolResult, scratch: Scratch) {
-            let network = try ImageNetwork()
+            let network = try TestNetwork()
             defer { network.remove() }
             let scratch = try SetupScript.sandbox(fakes: SetupScript.clusterFakes)
             let cert = scratch.file("cert.pem"), key = scratch.file("key.pem")
             try OpenSSL.makeSelfSigned(cert: cert, key: key, days: 1, names: ["localhost"])
             let script = try String(contentsOfFile: FTInitBinary.packageRoot.appendingPathComponent(
                 "Tests/IntegrationTests/Kubernetes/Fakes/public_ports.py").path, encoding: .utf8)
-            let ip = try #require(Prerequisites.which("ip"))
             let listeners = try SpawnedProcess.pythonServer(script, ["127.0.0.1", cert, key] + ports,
-                                                            prefix: [ip, "netns", "exec", network.name], name: "public_ports.py")
+                                                            prefix: network.prefix, name: "public_ports.py")
             defer { listeners.killAndWait() }
             let repo = try SetupScript.repositoryCopy(in: scratch)
             let result = try SetupScript.run(["--lb-ip", "127.0.0.1"], in: scratch, script: "\(repo)/setup.sh",
                                              environment: try SetupScript.clusterEnvironment(["FAKE_LB_IP": "127.0.0.1", "REACH_TIMEOUT": "4"]),
-                                             prefix: ["ip", "netns", "exec", network.name], timeout: .seconds(120))
+                                             prefix: network.prefix, timeout: .seconds(120))
             return (result, scratch)
         }
 

@@ -49,7 +49,7 @@ extension Integration {
 
         /// setup.sh with the fakes first on PATH, HOME in the scratch dir. `script`: the
         /// setup.sh to run (the repository's, or a copy's for runs that write); `prefix`: what
-        /// runs it (`ip netns exec NAME`).
+        /// runs it (`TestNetwork.prefix`).
         static func run(_ arguments: [String], in scratch: Scratch, path: String? = nil, script: String = Self.script,
                         environment: [String: String] = [:], prefix: [String] = [], timeout: Duration = .seconds(60)) throws -> ToolResult {
             var env = [
@@ -70,7 +70,7 @@ extension Integration {
             let root = FTInitBinary.packageRoot.path
             let copy = scratch.file("repo")
             try FileManager.default.createDirectory(atPath: "\(copy)/scripts", withIntermediateDirectories: true)
-            for item in ["setup.sh", "srcs", "images", "scripts/ftinit-builder.Dockerfile"] {
+            for item in ["setup.sh", "srcs", "images", "scripts/ftinit-builder.Dockerfile", "scripts/credentials.sh"] {
                 try FileManager.default.copyItem(atPath: "\(root)/\(item)", toPath: "\(copy)/\(item)")
             }
             for image in Self.services {
@@ -118,7 +118,7 @@ extension Integration {
         }
 
         @Test func passesShellcheck() throws {
-            let result = try Tool.run(["shellcheck", "--shell=bash", "--severity=style", Self.script])
+            let result = try Tool.run(["shellcheck", "-x", "--shell=bash", "--severity=style", Self.script], directory: FTInitBinary.packageRoot.path)
             #expect(result.succeeded, "\(result)")
         }
 

@@ -4,12 +4,12 @@ import Testing
 /// The Grafana dashboards of images/grafana/dashboards (written by generate.py) hold to the
 /// metrics contract: statically (generated, one per image plus the overview, the InfluxDB data
 /// source everywhere, only measurements, fields and tags that docs/metrics.md lists), and for
-/// real: seven ftinit processes push their metrics to the influxdb image's InfluxDB, and every
+/// real: seven ftinit processes push their metrics to InfluxDB (MetricsStore), and every
 /// query of every dashboard, with Grafana's macros substituted, returns data for its service.
 extension Integration {
     @Suite(.requires(.tools(["python3"]), what: "dashboard tests"))
     struct Dashboards {
-        static let folder = "\(ImageUnderTest.folder("grafana"))/dashboards"
+        static let folder = "\(ImageFolder.path("grafana"))/dashboards"
         static let dataSource = Dashboard.DataSource(type: "influxdb", uid: "influxdb")
 
         /// What the tests read of a dashboard JSON file.
@@ -110,7 +110,7 @@ extension Integration {
         // MARK: real: ftinit → InfluxDB → every dashboard query
 
         /// The config of one pushing ftinit, shaped like an image's: the writer account of the
-        /// influxdb image, a busy or sleeping worker, an idle service with a check, a finished
+        /// influxdb image (MetricsStore.writer), a busy or sleeping worker, an idle service with a check, a finished
         /// task, and its own directory as the disk path.
         static func config(service: String, directory: String, busy: Bool) -> String {
             """
@@ -145,29 +145,29 @@ extension Integration {
                 .replacingOccurrences(of: "$__interval", with: interval).replacingOccurrences(of: "$container", with: container)
         }
 
-        @Test(.requires(.root, .pidNamespaces, .tools(["ip", "unshare", "mount", "influxd", "curl"]), what: "dashboard queries against InfluxDB"))
+        @Test(.requires(.root, .pidNamespaces, .tools(["ip", "unshare", "nsenter", "mount", "influxd", "curl"]), what: "dashboard queries against InfluxDB"))
         func everyQueryReturnsWhatRealFtinitPushed() throws {
-            try InfluxDBImage.withInfluxDB { network, _ in try Self.checkQueries(in: network) }
+            try MetricsStore.withInfluxDB { network in try Self.checkQueries(in: network) }
         }
 
         /// One pushing ftinit per image into the InfluxDB of `network`, then every dashboard query.
-        static func checkQueries(in network: ImageNetwork) throws {
+        static func checkQueries(in network: TestNetwork) throws {
             try network.addLink()  // net_*_bytes count every interface but lo
             var directories: [Scratch] = []
             defer { directories.forEach { $0.remove() } }
             var pushers: [FTInit] = []
             defer { pushers.forEach { $0.stop() } }
-            for service in ImageNetwork.serviceNames {
+            for service in TestNetwork.serviceNames {
                 let directory = try Scratch()
                 directories.append(directory)
                 let config = try directory.config(Self.config(service: service, directory: directory.path, busy: service == "nginx"))
-                pushers.append(try FTInit.launch(["run", "--config", config], environment: ImageUnderTest.metricsAccount,
-                                                 directory: directory.path, network: network.name, cgroups: .host))
+                pushers.append(try FTInit.launch(["run", "--config", config], environment: MetricsStore.secrets,
+                                                 directory: directory.path, network: network))
             }
 
             // Twelve samples of every pusher (1 s apart): a 10 s boundary crossed, so even a
             // derivative over 10 s buckets has two buckets to compare.
-            let containers = ImageNetwork.serviceNames.map { "\($0)-0" }
+            let containers = TestNetwork.serviceNames.map { "\($0)-0" }
             let count = #"SELECT count("cpu_seconds") FROM "ftinit_container" WHERE time > now() - 10m GROUP BY "container""#
             var samples: [String: Int64] = [:]
             Poll.until(timeout: .seconds(30), interval: .seconds(1)) {
@@ -186,7 +186,7 @@ extension Integration {
                     #expect(!values.isEmpty, "\(dashboard.uid): \(variable.query) returned nothing")
                     all = "(" + values.map(NSRegularExpression.escapedPattern(for:)).joined(separator: "|") + ")"
                 }
-                let expected = Set(dashboard.service.map { [$0] } ?? ImageNetwork.serviceNames)
+                let expected = Set(dashboard.service.map { [$0] } ?? TestNetwork.serviceNames)
                 for query in dashboard.queries {
                     for interval in ["1s", "10s"] {
                         let statement = Self.substitute(query, interval: interval, container: all)
@@ -205,7 +205,7 @@ extension Integration {
             let health = try #require(overview.panels.first { $0.title == "Health" }?.targets.first?.query)
             let statement = Self.substitute(health, interval: "10s", container: "")
             let latest = try MetricsStore.query(network, statement).map { ($0.tags["service"] ?? "?", $0.numbers("healthy").last) }
-            #expect(latest.count == ImageNetwork.serviceNames.count && latest.allSatisfy { $0.1 == 1 }, "\(statement): \(latest)")
+            #expect(latest.count == TestNetwork.serviceNames.count && latest.allSatisfy { $0.1 == 1 }, "\(statement): \(latest)")
         }
     }
 }

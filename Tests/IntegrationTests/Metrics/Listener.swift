@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 extension Integration.MetricsPush {
-    /// A stand-in for InfluxDB (or a DNS server) in an image network, run with python3: nothing
+    /// A stand-in for InfluxDB (or a DNS server) in a test network, run with python3: nothing
     /// but a listener that accepts connections and never answers, one that forwards them to the
     /// real InfluxDB, or a UDP port that swallows every datagram. It prints one line per
     /// connection or datagram.
@@ -53,14 +53,13 @@ extension Integration.MetricsPush {
                     threading.Thread(target=pipe, args=(c, None), daemon=True).start()
             """
 
-        init(_ kind: Kind, port: Int, network: ImageNetwork, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let ip = try #require(Prerequisites.which("ip"), sourceLocation: sourceLocation)
+        init(_ kind: Kind, port: Int, network: TestNetwork, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let (name, upstream) = switch kind {
             case .blackHole: ("black-hole", 0)
             case .forward(let upstream): ("forward", upstream)
             case .silentUDP: ("udp", 0)
             }
-            process = try SpawnedProcess.pythonServer(Self.script, [name, "\(port)", "\(upstream)"], prefix: [ip, "netns", "exec", network.name],
+            process = try SpawnedProcess.pythonServer(Self.script, [name, "\(port)", "\(upstream)"], prefix: network.prefix,
                                                       name: "\(name) listener on \(port)", sourceLocation: sourceLocation)
         }
 

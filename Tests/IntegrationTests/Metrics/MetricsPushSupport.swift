@@ -35,7 +35,7 @@ extension Integration.MetricsPush {
     /// An ftinit in `network` supervising what images do: a web server with an http check
     /// every second (any check stalled past 500 ms makes the image fail), and a service
     /// that takes 0.5 s to stop.
-    static func launchServices(scratch: Scratch, network: ImageNetwork, metrics: String?) throws -> FTInit {
+    static func launchServices(scratch: Scratch, network: TestNetwork, metrics: String?) throws -> FTInit {
         let config = try scratch.config("""
             \(metrics ?? "")
             [service web]
@@ -50,14 +50,14 @@ extension Integration.MetricsPush {
             stop-timeout = 5s
 
             """)
-        return try FTInit.launch(["run", "--config", config], environment: Integration.InfluxDBImage.secrets,
-                                 directory: scratch.path, network: network.name)
+        return try FTInit.launch(["run", "--config", config], environment: MetricsStore.secrets,
+                                 directory: scratch.path, network: network)
     }
 
     /// `launchServices` pushing to `port` with a 50-point buffer, a 1 s timeout and 12 disk
     /// paths: 16 points a sample (2 services, container, self, 12 disks), so the buffer
     /// overflows at the 4th sample while nothing takes the points.
-    static func launchOverflowingServices(scratch: Scratch, network: ImageNetwork) throws -> FTInit {
+    static func launchOverflowingServices(scratch: Scratch, network: TestNetwork) throws -> FTInit {
         let disks = try (1...12).map { index in
             let path = scratch.file("disk\(index)")
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -76,7 +76,7 @@ extension Integration.MetricsPush {
 
         init() {}
 
-        init(network: ImageNetwork) throws {
+        init(network: TestNetwork) throws {
             for series in try MetricsStore.query(network, "SELECT * FROM /^ftinit_/ WHERE service = 'pushtest' GROUP BY *") {
                 switch series.name {
                 case "ftinit_process": processes[series.tags["process"] ?? "?"] = series
@@ -166,4 +166,19 @@ extension Integration.MetricsPush {
     }
 
     static func wallClockMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+}
+
+extension FTInit {
+    /// Waits until `ftinit probe` says every service is healthy (not merely starting).
+    func waitUntilHealthy(timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var last: ToolResult?
+        let healthy = try Poll.until(timeout: timeout, interval: .milliseconds(200)) {
+            if process.ended != nil { return true }
+            let probe = try Tool.probe(socketPath, sourceLocation: sourceLocation)
+            last = probe
+            return probe.succeeded && !probe.stdout.contains("starting") && !probe.stdout.contains("waiting")
+        }
+        try #require(healthy && process.ended == nil, "not healthy within \(timeout): \(last.map(\.description) ?? "no probe ran")\(report)",
+                     sourceLocation: sourceLocation)
+    }
 }

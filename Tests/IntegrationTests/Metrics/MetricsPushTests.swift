@@ -7,23 +7,23 @@ import Glibc
 import Musl
 #endif
 
-/// `[metrics]` for real (docs/metrics.md): a second ftinit, PID 1 of its own PID namespace in
-/// an image network, pushes to the influxdb image's InfluxDB (found by name through the
+/// `[metrics]` for real (docs/metrics.md): an ftinit, PID 1 of its own PID namespace in a
+/// network namespace of the test's own, pushes to Debian's InfluxDB there (found by name through the
 /// namespace's hosts file, so through the resolver child): the points carry the documented
 /// names, types, tags and plausible values. With InfluxDB down, silent, or unresolvable,
 /// supervision, probes and shutdown are not delayed, failures are logged once a minute, the
 /// bounded buffer drops the oldest points and counts them, and what it kept arrives once
 /// InfluxDB answers again.
 extension Integration {
-    @Suite(.requires(.root, .pidNamespaces, .tools(["ip", "unshare", "influxd", "curl", "python3"]), what: "metrics push tests"))
+    @Suite(.requires(.root, .pidNamespaces, .tools(["ip", "unshare", "nsenter", "influxd", "curl", "python3"]), what: "metrics push tests"))
     struct MetricsPush {
         // MARK: a. names, types, tags and values
 
         @Test func pointsArriveWithTheDocumentedNamesTypesTagsAndValues() throws {
-            try InfluxDBImage.withInfluxDB { network, _ in try Self.checkPoints(in: network) }
+            try MetricsStore.withInfluxDB { network in try Self.checkPoints(in: network) }
         }
 
-        static func checkPoints(in network: ImageNetwork) throws {
+        static func checkPoints(in network: TestNetwork) throws {
             // A veth pair: an interface other than lo (which net_*_bytes leave out) in the namespace.
             let link = try network.addLink()
             let scratch = try Scratch()
@@ -55,8 +55,8 @@ extension Integration {
                 run = /bin/sh -c 'sleep 1000 & sleep 1000 & sleep 1000 & wait'
 
                 """)
-            let pusher = try FTInit.launch(["run", "--config", config], environment: InfluxDBImage.secrets,
-                                           directory: scratch.path, network: network.name, cgroups: .host)
+            let pusher = try FTInit.launch(["run", "--config", config], environment: MetricsStore.secrets,
+                                           directory: scratch.path, network: network)
             defer { pusher.stop() }
             let started = try pusher.requireStarted(["busy", "idle", "tree"])
             _ = try pusher.requireEvent("healthy", subject: "idle")
@@ -166,7 +166,7 @@ extension Integration {
         // MARK: b. InfluxDB down, then silent: supervision, probes and shutdown are not delayed
 
         @Test func downOrSilentInfluxDBDelaysNeitherProbesNorShutdown() throws {
-            let network = try ImageNetwork()
+            let network = try TestNetwork()
             defer { network.remove() }
             let scratch = try Scratch()
             defer { scratch.remove() }
@@ -227,11 +227,11 @@ extension Integration {
         // MARK: b'. the buffer: bounded, oldest dropped and counted, the rest delivered late
 
         @Test func bufferedPointsArriveWithTheirTimestampsOnceInfluxDBAnswers() throws {
-            try InfluxDBImage.withInfluxDB { network, _ in try Self.checkBuffer(in: network) }
+            try MetricsStore.withInfluxDB { network in try Self.checkBuffer(in: network) }
         }
 
         /// InfluxDB runs on 8086 all along; the pusher's port reaches it once a forwarder listens there.
-        static func checkBuffer(in network: ImageNetwork) throws {
+        static func checkBuffer(in network: TestNetwork) throws {
             let scratch = try Scratch()
             defer { scratch.remove() }
             let pusher = try Self.launchOverflowingServices(scratch: scratch, network: network)
@@ -265,11 +265,9 @@ extension Integration {
         // MARK: c. a name that does not resolve, a DNS server that does not answer
 
         @Test func unresolvableNameLeavesServicesAloneAndNoZombie() throws {
-            let network = try ImageNetwork()
+            let network = try TestNetwork()
             defer { network.remove() }
-            // The namespace's own resolver config (`ip netns exec` mounts it): no DNS server yet.
-            try "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n".write(toFile: "/etc/netns/\(network.name)/resolv.conf",
-                                                                             atomically: true, encoding: .utf8)
+            // ftinit's resolver asks the namespace's own 127.0.0.1:53 (TestNetwork.mounts): no DNS server yet.
             let scratch = try Scratch()
             defer { scratch.remove() }
             let metrics = Self.metricsSection(host: "nowhere.invalid", port: 8086)
@@ -313,7 +311,7 @@ extension Integration {
         /// 50,000 files take a walk of 100 to 150 ms on this machine: done in the loop, it would
         /// hold every probe answered meanwhile for that long.
         @Test func aHugeDiskPathNeverStallsProbes() throws {
-            let network = try ImageNetwork()
+            let network = try TestNetwork()
             defer { network.remove() }
             let scratch = try Scratch()
             defer { scratch.remove() }

@@ -2,16 +2,73 @@ import Foundation
 import Testing
 
 /// What the metrics tests (MetricsPush, Dashboards) share about where ftinit's `[metrics]`
-/// points end up: InfluxQL queries on the `ftservices` database of the influxdb image's
-/// InfluxDB (started in an `ImageNetwork` by `InfluxDBImage.withInfluxDB`), their answers as
-/// `Series`, and the contract those points hold to, read from docs/metrics.md.
+/// points end up: Debian's InfluxDB 1.x in a `TestNetwork` of the test's own (`withInfluxDB`),
+/// InfluxQL queries on its `ftservices` database, their answers as `Series`, and the contract
+/// those points hold to, read from docs/metrics.md. (The influxdb image itself, its bootstrap
+/// and its accounts are InfluxDBStack's.)
 enum MetricsStore {
     // MARK: InfluxDB
 
+    typealias Account = (user: String, password: String)
+    /// The admin and the write-only account, as the influxdb image's bootstrap makes them, and
+    /// the environment that names both as the images' Secrets do.
+    static let admin: Account = ("admin", "admin-pw"), writer: Account = ("metrics", "metrics-pw")
+    static let secrets = ["INFLUXDB_ADMIN_USER": admin.user, "INFLUXDB_ADMIN_PASSWORD": admin.password,
+                          "INFLUXDB_METRICS_USER": writer.user, "INFLUXDB_METRICS_PASSWORD": writer.password]
+
+    /// Runs `body` with influxd answering on port 8086 of a new network namespace, auth
+    /// enforced, the `ftservices` database and both accounts made.
+    static func withInfluxDB(_ body: (TestNetwork) throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let network = try TestNetwork(sourceLocation: sourceLocation)
+        defer { network.remove() }
+        let data = try Scratch()
+        defer { data.remove() }
+        try """
+            reporting-disabled = true
+            bind-address = "127.0.0.1:8088"
+            [meta]
+              dir = "\(data.path)/meta"
+            [data]
+              dir = "\(data.path)/data"
+              wal-dir = "\(data.path)/wal"
+              query-log-enabled = false
+            [http]
+              bind-address = ":8086"
+              auth-enabled = true
+              log-enabled = false
+            """.write(toFile: data.file("influxdb.conf"), atomically: true, encoding: .utf8)
+        let argv = network.prefix + [try #require(Prerequisites.which("influxd"), sourceLocation: sourceLocation), "-config", data.file("influxdb.conf")]
+        let influxd = try SpawnedProcess(executable: argv[0], arguments: Array(argv.dropFirst()), environment: ["PATH": Prerequisites.path],
+                                         directory: data.path)
+        defer { influxd.killAndWait() }
+        let up = Poll.until(timeout: .seconds(30), interval: .milliseconds(100)) {
+            influxd.ended != nil || (try? curl(network, ["http://127.0.0.1:8086/ping"], as: nil).status) == "204"
+        }
+        try #require(up && influxd.ended == nil, "influxd did not answer within 30 s: \(influxd.stderr.text)", sourceLocation: sourceLocation)
+        // With auth on and no user yet, InfluxDB takes exactly this first CREATE USER unauthenticated.
+        for (statement, account) in [("CREATE USER \(admin.user) WITH PASSWORD '\(admin.password)' WITH ALL PRIVILEGES", nil as Account?),
+                                     ("CREATE DATABASE ftservices", admin),
+                                     ("CREATE USER \(writer.user) WITH PASSWORD '\(writer.password)'", admin),
+                                     ("GRANT WRITE ON ftservices TO \(writer.user)", admin)] {
+            let answer = try curl(network, ["-XPOST", "http://127.0.0.1:8086/query", "--data-urlencode", "q=\(statement)"], as: account)
+            try #require(answer.status == "200" && !answer.body.contains("\"error\""), "\(statement): \(answer)", sourceLocation: sourceLocation)
+        }
+        try body(network)
+    }
+
+    /// curl inside `network` as `account` (nil: no credentials); `-w` appends the status code
+    /// as the last line.
+    static func curl(_ network: TestNetwork, _ arguments: [String], as account: Account? = admin) throws -> (status: String, body: String) {
+        let auth = account.map { ["-u", "\($0.user):\($0.password)"] } ?? []
+        let result = try network.run(["curl", "-s", "-w", "\n%{http_code}"] + auth + arguments)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+    }
+
     /// Runs one InfluxQL statement on the `ftservices` database; its series.
-    static func query(_ network: ImageNetwork, _ statement: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [Series] {
-        let (status, body) = try Integration.InfluxDBImage.curl(network, ["-G", "http://influxdb:8086/query", "--data-urlencode", "db=ftservices",
-                                                                          "--data-urlencode", "epoch=ms", "--data-urlencode", "q=\(statement)"])
+    static func query(_ network: TestNetwork, _ statement: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [Series] {
+        let (status, body) = try curl(network, ["-G", "http://127.0.0.1:8086/query", "--data-urlencode", "db=ftservices",
+                                                "--data-urlencode", "epoch=ms", "--data-urlencode", "q=\(statement)"])
         let json = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
         let results = json?["results"] as? [[String: Any]]
         try #require(status == "200" && results?.count == 1 && results?[0]["error"] == nil, "\(statement): HTTP \(status): \(body)",

@@ -81,7 +81,7 @@ extension Integration {
         /// names that libpam looks up in its own module directory), under the name vsftpd.conf
         /// asks for.
         @Test func theImageShipsVsftpdsPAMServiceUnderTheNameVsftpdAsksFor() throws {
-            let folder = ImageUnderTest.folder("ftps")
+            let folder = ImageFolder.path("ftps")
             let text = try String(contentsOfFile: "\(folder)/vsftpd.pam", encoding: .utf8)
             var modulesByType: [String: [String]] = [:]
             for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The two images whose Dockerfiles download a release (influxdb, wordpress), built the way the
@@ -6,9 +7,25 @@ import Testing
 /// from Debian's files in the release's layout, served on 127.0.0.1 (the build runs with
 /// `--network host`), and its own checksum is passed, so the Dockerfile's checksum step runs.
 enum LocalDownloads {
-    /// images/influxdb from Debian's influxd and influx, laid out as InfluxData's static tarball.
+    /// images/influxdb from its tarball.
     static func influxdbImage(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try build("influxdb", version: "1.6.7", checksum: "sha256sum", sourceLocation: sourceLocation) { scratch, version in
+        try ImageBuild.require("influxdb", arguments: ["--network", "host"] + buildArguments("influxdb", sourceLocation: sourceLocation),
+                               sourceLocation: sourceLocation)
+    }
+
+    /// images/wordpress from its tarball.
+    static func wordpressImage(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try ImageBuild.require("wordpress", arguments: ["--network", "host"] + buildArguments("wordpress", sourceLocation: sourceLocation),
+                               sourceLocation: sourceLocation)
+    }
+
+    /// How to make the tarball of `image` at `version` in `scratch` (the tar command, the file
+    /// name, its operands): influxdb from Debian's influxd and
+    /// influx, laid out as InfluxData's static tarball; wordpress from Debian's WordPress as
+    /// wordpress.org's.
+    private static func pack(_ image: String, version: String, in scratch: Scratch,
+                             sourceLocation: SourceLocation) throws -> (command: [String], tarball: String, operands: [String]) {
+        if image == "influxdb" {
             let bin = scratch.file("influxdb-\(version)-1/usr/bin")
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
             for program in ["influxd", "influx"] {
@@ -17,52 +34,65 @@ enum LocalDownloads {
             }
             return (["tar", "-czf"], "influxdb-\(version)-static_linux_amd64.tar.gz", ["influxdb-\(version)-1"])
         }
+        // Links resolved, with its default theme; wordpress/..., no wp-config.php.
+        try #require(FileManager.default.fileExists(atPath: "/usr/share/wordpress/wp-content/themes/twentytwentythree/theme.json"),
+                     "Debian's wordpress-theme-twentytwentythree is not installed", sourceLocation: sourceLocation)
+        return (["tar", "-chzf"], "wordpress-\(version).tar.gz", ["--exclude=wordpress/wp-config.php", "-C", "/usr/share", "wordpress"])
     }
 
-    /// images/wordpress from Debian's WordPress (links resolved, with its default theme) as
-    /// wordpress.org's tarball lays it out: wordpress/..., no wp-config.php.
-    static func wordpressImage(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try build("wordpress", version: "6.1", checksum: "sha1sum", sourceLocation: sourceLocation) { _, version in
-            try #require(FileManager.default.fileExists(atPath: "/usr/share/wordpress/wp-content/themes/twentytwentythree/theme.json"),
-                         "Debian's wordpress-theme-twentytwentythree is not installed", sourceLocation: sourceLocation)
-            return (["tar", "-chzf"], "wordpress-\(version).tar.gz",
-                    ["--exclude=wordpress/wp-config.php", "-C", "/usr/share", "wordpress"])
+    /// `image`'s NAME_VERSION, NAME_URL and NAME_SHA1 or NAME_SHA256 build arguments (`--build-arg`
+    /// pairs) for its tarball, made by `pack` the first time and served on 127.0.0.1 for the rest of the run: a build
+    /// needs `--network host` to reach it.
+    static func buildArguments(_ image: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String] {
+        try arguments.withLock { known in
+            if let given = known[image] { return given }
+            let (version, checksum) = image == "influxdb" ? ("1.6.7", "sha256sum") : ("6.1", "sha1sum")
+            let (command, tarball, operands) = try pack(image, version: version, in: try files(), sourceLocation: sourceLocation)
+            let packed = try Tool.run(command + [tarball] + operands, directory: try files().path, timeout: .seconds(120))
+            try #require(packed.succeeded, "\(packed)", sourceLocation: sourceLocation)
+            let sum = try Tool.run([checksum, try files().file(tarball)])
+            let digest = try #require(sum.stdout.split(separator: " ").first.map(String.init), "\(sum)", sourceLocation: sourceLocation)
+            let prefix = image.uppercased()
+            let given = ["--build-arg", "\(prefix)_VERSION=\(version)",
+                         "--build-arg", "\(prefix)_URL=http://127.0.0.1:\(try port(sourceLocation: sourceLocation))/\(tarball)",
+                         "--build-arg", "\(prefix)_\(checksum == "sha1sum" ? "SHA1" : "SHA256")=\(digest)"]
+            known[image] = given
+            return given
         }
     }
 
-    /// Makes the tarball in a scratch directory (`pack` returns the tar command, the file name
-    /// and its operands), serves it, and builds `image` with NAME_VERSION, NAME_URL and NAME_SHA1
-    /// or NAME_SHA256 as build arguments.
-    private static func build(
-        _ image: String, version: String, checksum: String, sourceLocation: SourceLocation,
-        pack: (Scratch, String) throws -> (command: [String], tarball: String, operands: [String])
-    ) throws -> String {
-        if let tag = ImageBuild.builtTag(image) { return tag }
-        let scratch = try Scratch()
-        defer { scratch.remove() }
-        let (command, tarball, operands) = try pack(scratch, version)
-        let packed = try Tool.run(command + [tarball] + operands, directory: scratch.path, timeout: .seconds(120))
-        try #require(packed.succeeded, "\(packed)", sourceLocation: sourceLocation)
-        let sum = try Tool.run([checksum, scratch.file(tarball)])
-        let digest = try #require(sum.stdout.split(separator: " ").first.map(String.init), "\(sum)", sourceLocation: sourceLocation)
-        // Port 0: the server takes a free one and says which on its first line.
-        let python = try #require(Prerequisites.which("python3"), sourceLocation: sourceLocation)
-        let server = try SpawnedProcess(executable: python, arguments: ["-u", "-m", "http.server", "--bind", "127.0.0.1", "0"],
-                                        environment: ["PATH": Prerequisites.path], directory: scratch.path)
-        defer { server.killAndWait() }
-        var port: Int?
-        Poll.until(timeout: .seconds(10)) {
-            let words = server.stdout.text.split(separator: " ")
-            port = words.firstIndex(of: "port").flatMap { words.indices.contains($0 + 1) ? Int(words[$0 + 1]) : nil }
-            return port != nil
+    private static let arguments = Mutex<[String: [String]]>([:])
+    private static let served = Mutex<(files: Scratch, server: SpawnedProcess?)?>(nil)
+
+    private static func files() throws -> Scratch {
+        try served.withLock { state in
+            if state == nil { state = (try Scratch(), nil) }
+            return state!.files
         }
-        let served = try #require(port, "python3 -m http.server did not say its port: \(server.stdout.text)", sourceLocation: sourceLocation)
-        let prefix = image.uppercased()
-        return try ImageBuild.require(image, arguments: [
-            "--network", "host",
-            "--build-arg", "\(prefix)_VERSION=\(version)",
-            "--build-arg", "\(prefix)_URL=http://127.0.0.1:\(served)/\(tarball)",
-            "--build-arg", "\(prefix)_\(checksum == "sha1sum" ? "SHA1" : "SHA256")=\(digest)",
-        ], sourceLocation: sourceLocation)
     }
+
+    /// The port of the run's file server (started the first time; it ends with the test process).
+    private static func port(sourceLocation: SourceLocation) throws -> Int {
+        let directory = try files().path
+        return try served.withLock { state in
+            if state?.server == nil {
+                state?.server = try SpawnedProcess.pythonServer(fileServer, [directory], name: "the tarballs' file server",
+                                                                sourceLocation: sourceLocation)
+            }
+            let line = state?.server?.stdout.lines.first { $0.text.hasPrefix("port ") }?.text ?? ""
+            return try #require(Int(line.dropFirst("port ".count)), "the file server said no port", sourceLocation: sourceLocation)
+        }
+    }
+
+    private static let fileServer = """
+        import functools, http.server, os, sys, threading, time
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        print("port", server.server_port, flush=True)
+        print("listening", flush=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        parent = os.getppid()
+        while os.getppid() == parent:
+            time.sleep(1)
+        """
 }

@@ -36,7 +36,7 @@ extension Integration {
 
         @Test func port443ServesThePageWithTheImagesCertificate() throws {
             let nginx = try Stack.require("nginx")
-            let page = try String(contentsOfFile: "\(ImageUnderTest.folder("nginx"))/www/index.html", encoding: .utf8)
+            let page = try String(contentsOfFile: "\(ImageFolder.path("nginx"))/www/index.html", encoding: .utf8)
             // --cacert: the certificate ftinit generated is checked against each name and the IP.
             for base in ["https://\(Self.lbIP)", "https://nginx", "https://localhost"] {
                 let response = try StackClients.fetch("\(base)/", trusting: "nginx", extra: ["--connect-to", "localhost:443:\(Self.lbIP):443"])

@@ -2,8 +2,6 @@ import Foundation
 
 /// The cgroup filesystems ftinit sees in the private mount namespace of `FTInit.launch`.
 enum CgroupLayout: Sendable {
-    /// Those of the host, mounted again (`ip netns exec` hides them behind a fresh /sys).
-    case host
     /// Only the unified (v2) hierarchy at /sys/fs/cgroup, as on a cgroup v2 machine, with
     /// ftinit in its own child cgroup `group` there. The cgroup is real and shared with the
     /// host: `removeGroup` deletes it once ftinit has ended. On a host whose controllers are
@@ -14,16 +12,15 @@ enum CgroupLayout: Sendable {
     /// so ftinit starts in the cgroup it joined).
     var mountCommands: String {
         switch self {
-        case .host: return Self.hostMounts()
         case .unifiedOnly(let group):
-            // Without a network namespace /sys is the host's: its cgroup mounts go first.
+            // /sys is the host's: its cgroup mounts go first.
             return "{ umount -l /sys/fs/cgroup 2>/dev/null || true; } && mount -t cgroup2 cgroup2 /sys/fs/cgroup && "
                 + "mkdir -p /sys/fs/cgroup/\(group) && echo 0 > /sys/fs/cgroup/\(group)/cgroup.procs && "
         }
     }
 
     /// Deletes the child cgroup of `.unifiedOnly` through the host's own cgroup2 mount (once
-    /// nothing runs in it any more); nothing for `.host`.
+    /// nothing runs in it any more).
     func removeGroup() {
         guard case .unifiedOnly(let group) = self, let mount = Self.hostMountsByType()["cgroup2"]?.first else { return }
         for _ in 0..<20 where rmdir("\(mount)/\(group)") != 0 && errno == EBUSY {
@@ -34,17 +31,6 @@ enum CgroupLayout: Sendable {
     /// Whether the kernel has cgroup v2 at all.
     static var unifiedAvailable: Bool {
         ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? "").contains("\tcgroup2\n")
-    }
-
-    /// `mount` commands for the host's cgroup filesystems.
-    private static func hostMounts() -> String {
-        mountLines().compactMap { (target, type, options) -> String? in
-            switch type {
-            case "tmpfs": return "mount -t tmpfs -o \(options) tmpfs \(target) && "
-            case "cgroup", "cgroup2": return "mkdir -p \(target) && mount -t \(type) -o \(options) \(type) \(target) && "
-            default: return nil
-            }
-        }.joined()
     }
 
     private static func hostMountsByType() -> [String: [String]] {

@@ -52,11 +52,9 @@ final class FTInit: @unchecked Sendable {
     /// (a FIFO, /dev/null) instead of the test's collector; what is not redirected is collected.
     ///
     /// `FTINIT_SOCKET` is set to `socketPath` (see there) unless `environment` has its own.
-    /// `network` (`.pid1` only) runs it inside that network namespace (`ip netns exec`), as the
-    /// image tests do. `ip netns exec` mounts a fresh /sys, which hides the cgroup filesystems:
-    /// `cgroups: .host` mounts them again there (as the host has them), so `[metrics]` reads
-    /// the cgroup's memory and CPU as in a container; `.unifiedOnly` gives ftinit a cgroup v2
-    /// machine instead (see `CgroupLayout`).
+    /// `network` (`.pid1` only) runs it inside that network namespace, with its hosts and
+    /// resolver files (`TestNetwork.mounts`). `cgroups: .unifiedOnly` gives ftinit a cgroup v2
+    /// machine (see `CgroupLayout`).
     static func launch(
         _ arguments: [String],
         mode: Mode = .pid1,
@@ -64,7 +62,7 @@ final class FTInit: @unchecked Sendable {
         directory: String? = nil,
         bindMounts: [String: String] = [:],
         readOnlyMounts: [String] = [],
-        network: String? = nil,
+        network: TestNetwork? = nil,
         cgroups: CgroupLayout? = nil,
         stdout stdoutPath: String? = nil,
         stderr stderrPath: String? = nil,
@@ -99,6 +97,7 @@ final class FTInit: @unchecked Sendable {
         case .pid1:
             let unshare = try #require(Prerequisites.which("unshare"), sourceLocation: sourceLocation)
             var command = [binary] + arguments
+            let bindMounts = bindMounts.merging(network?.mounts ?? [:]) { given, _ in given }
             if !bindMounts.isEmpty || !readOnlyMounts.isEmpty || cgroups != nil || stdoutPath != nil || stderrPath != nil {
                 // Paths come from the tests themselves (scratch dirs, /etc/...): no quoting needed.
                 let mounts = bindMounts.sorted { $0.key < $1.key }.map { "mount --bind \($0.key) \($0.value) && " }.joined()
@@ -108,10 +107,9 @@ final class FTInit: @unchecked Sendable {
             }
             let unshareArguments = ["--pid", "--fork", "--mount-proc", "--kill-child"] + command
             if let network {
-                // `ip netns exec` joins the namespace and execs unshare: the pid stays the same.
-                let ip = try #require(Prerequisites.which("ip"), sourceLocation: sourceLocation)
-                process = try SpawnedProcess(executable: ip, arguments: ["netns", "exec", network, unshare] + unshareArguments,
-                                             environment: env, directory: directory)
+                // nsenter joins the namespace and execs unshare: the pid stays the same.
+                let argv = network.prefix + [unshare] + unshareArguments
+                process = try SpawnedProcess(executable: argv[0], arguments: Array(argv.dropFirst()), environment: env, directory: directory)
             } else {
                 process = try SpawnedProcess(executable: unshare, arguments: unshareArguments, environment: env, directory: directory)
             }

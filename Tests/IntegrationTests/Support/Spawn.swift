@@ -184,7 +184,7 @@ private enum GNU {
 }
 
 extension SpawnedProcess {
-    /// `python3 -c script arguments...` (after `prefix`, such as `ip netns exec NS`), returned
+    /// `python3 -c script arguments...` (after `prefix`, such as `TestNetwork.prefix`), returned
     /// once it prints `listening`: the tests' stand-in servers. `killAndWait` it when done.
     static func pythonServer(_ script: String, _ arguments: [String], prefix: [String] = [], name: String,
                              sourceLocation: SourceLocation = #_sourceLocation) throws -> SpawnedProcess {
