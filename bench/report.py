@@ -289,8 +289,23 @@ the load average up: compare the load *at start* between runs.
 
     add("\n## Targets\n")
     add(targets(results, probe_p50))
+    kept = kept_images_section(path)
     with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+        f.write("\n".join(out) + "\n" + kept)
+
+
+def kept_images_section(path):
+    """The "Images" section bench/images.py wrote into the previous document (it needs a
+    running stack, compare.py does not), kept as it was; empty when there is none."""
+    begin, end = "<!-- images:begin", "<!-- images:end -->"
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    if begin not in text or end not in text:
+        return ""
+    return "\n" + text[text.index(begin):text.index(end) + len(end)] + "\n"
 
 
 def targets(results, probe_p50):
