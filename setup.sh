@@ -53,6 +53,7 @@ usage() {
 Usage: ./setup.sh [--dry-run] [--driver NAME] [--context NAME] [--lb-ip ADDR]
        ./setup.sh delete [--all] [--dry-run] [--context NAME]
        ./setup.sh local up|down|status|logs NAME   (./setup.sh local --help)
+       ./setup.sh check [--context NAME | --local] [--only|--skip NAMES] [--no-faults]
        ./setup.sh --help
 
 Stands ft_services up: nginx (+ssh), WordPress, phpMyAdmin, MariaDB, FTPS, InfluxDB and
@@ -82,6 +83,8 @@ Commands:
   delete --all    the same, and delete the minikube profile itself.
   local ...       the same images as containers on plain Docker, no Kubernetes
                   (scripts/local-stack; ./setup.sh local --help).
+  check ...       the subject's evaluation against the running stack, from this host: a
+                  table of PASS/FAIL/SKIP rows (scripts/check; ./setup.sh check --help).
 
 Environment:
   LB_IP                    same as --lb-ip
@@ -989,10 +992,10 @@ delete_all() {
 # ---------------------------------------------------------------------------------------
 
 main() {
-    if [[ ${1:-} == local ]]; then
-        shift
-        exec "$ROOT/scripts/local-stack" "$@"
-    fi
+    case ${1:-} in
+        local) exec "$ROOT/scripts/local-stack" "${@:2}" ;;
+        check) exec python3 "$ROOT/scripts/check" "${@:2}" ;;
+    esac
     parse_args "$@"
     cd "$ROOT"
     dry && say "Dry run: every command is printed, none is run; no cluster is touched."

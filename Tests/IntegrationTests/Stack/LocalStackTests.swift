@@ -1,20 +1,23 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// `./setup.sh local` (scripts/local-stack): the containers it runs are what the Deployments
 /// describe (plan, from its dry run), and on this machine's private dockerd, with the
 /// alpine:3.22 stand-in, `up` stands six services up on its LB IP where a client on this
 /// machine reaches them, and the containers reach each other through it; `status`, `logs` and
-/// `down` do what they say, and the data outlives `down` until `down --volumes`.
+/// `down` do what they say, and the data outlives `down` until `down --volumes`. And
+/// `./setup.sh check --local` (scripts/check) passes every row that can run here, and each of
+/// four rows fails on a stack broken on purpose.
 extension Integration {
-    /// `./setup.sh local ARGUMENTS` with its credentials file in `scratch`.
+    /// `ROOT/setup.sh local ARGUMENTS` (or another `command`) with its credentials file in
+    /// `scratch`, on the private dockerd.
     static func localStack(_ arguments: [String], scratch: Scratch, environment: [String: String] = [:],
-                           timeout: Duration = .seconds(60)) throws -> ToolResult {
+                           root: String = FTInitBinary.packageRoot.path, command: String = "local", timeout: Duration = .seconds(60)) throws -> ToolResult {
         var env = ["FT_SERVICES_CREDENTIALS": scratch.file("credentials"), "FTINIT_BIN": try FTInitBinary.require(),
                    "DOCKER_HOST": "unix://\(DockerHost.socket)", "HOME": scratch.path]
         env.merge(environment) { _, new in new }
-        return try Tool.run([FTInitBinary.packageRoot.appendingPathComponent("setup.sh").path, "local"] + arguments,
-                            environment: env, timeout: timeout)
+        return try Tool.run(["\(root)/setup.sh", command] + arguments, environment: env, timeout: timeout)
     }
 
     @Suite(.requires(.tools(["kubectl", "python3", "bash"]), what: "setup.sh local plan tests"))
@@ -78,11 +81,91 @@ extension Integration {
     }
 }
 
+/// The stack of `./setup.sh local` for the tests: up once per run (again if a test took it
+/// down), with what this machine lacks given as a user would give it: the two downloads as
+/// build arguments (LocalDownloads), and a DNS server that answers at once (the test's own
+/// responder on the LB IP; the private dockerd forwards nowhere, and WordPress' admin pages look
+/// up api.wordpress.org).
+enum LocalStackRun {
+    /// The default LB IP: the gateway of the local network (scripts/local-stack).
+    static let lbIP = "172.31.42.1"
+    static let network = "ft-services-local"
+    private static let state = Mutex<(files: Scratch, responder: SpawnedProcess?, fresh: Bool)?>(nil)
+
+    /// The run's directory: the credentials file of the local stack.
+    static func files() throws -> Scratch {
+        try state.withLock { state in
+            if state == nil { state = (try Scratch(), nil, false) }
+            return state!.files
+        }
+    }
+
+    /// `up` of `services` (all when empty) by the setup.sh of `root` (this checkout, or a copy).
+    static func up(_ services: [String] = [], root: String = FTInitBinary.packageRoot.path,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+        var arguments = ["up"] + services + ["--dns", lbIP]
+        for image in ["influxdb", "wordpress"] {
+            let given = try LocalDownloads.buildArguments(image, sourceLocation: sourceLocation)
+            for (flag, value) in zip(given, given.dropFirst()) where flag == "--build-arg" { arguments += ["--build-arg", "\(image):\(value)"] }
+        }
+        return try Integration.localStack(arguments, scratch: try files(), environment: ["BUILD_NETWORK": "host", "HEALTHY_TIMEOUT": "90"],
+                                          root: root, timeout: .seconds(110))
+    }
+
+    /// The stack running: its network and DNS responder, then `up`, unless nginx already runs.
+    /// The first time in a run, a previous run's stack and volumes go first (its passwords
+    /// are not this run's).
+    @discardableResult
+    static func require(sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult? {
+        try ImageBuild.requireBase(sourceLocation: sourceLocation)
+        let files = try files()
+        if try state.withLock({ state in defer { state?.fresh = true }; return state?.fresh != true }) {
+            _ = try Integration.localStack(["down", "--volumes"], scratch: files, timeout: .seconds(110))
+        } else if try DockerHost.inspect("ft-services-local-nginx", "{{.State.Running}}") == "true" {
+            return nil
+        }
+        if !(try DockerHost.run(["network", "inspect", network]).succeeded) {
+            let created = try DockerHost.run(["network", "create", "--subnet", "172.31.42.0/24", "--gateway", lbIP, network])
+            try #require(created.succeeded, "\(created)", sourceLocation: sourceLocation)
+        }
+        // A responder bound before the network was made again answers nothing: a new one each time.
+        try state.withLock { state in
+            state?.responder?.killAndWait()
+            state?.responder = try SpawnedProcess.pythonServer(DNSResponder.script, [lbIP, "nothing.invalid", "127.0.0.1"],
+                                                               name: "the local stack's DNS responder", sourceLocation: sourceLocation)
+        }
+        let up = try up(sourceLocation: sourceLocation)
+        try #require(up.succeeded, "\(up)", sourceLocation: sourceLocation)
+        return up
+    }
+
+    /// `./setup.sh check --local ARGUMENTS`.
+    static func check(_ arguments: [String]) throws -> ToolResult {
+        try Integration.localStack(["--local"] + arguments, scratch: try files(), command: "check", timeout: .seconds(110))
+    }
+
+    /// The row of `name` in a check's output: (PASS|FAIL|SKIP, evidence).
+    static func row(_ name: String, of result: ToolResult) -> (result: String, evidence: String)? {
+        for line in result.stdout.split(separator: "\n") where line.hasPrefix("| \(name) |") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            if cells.count >= 4 { return (cells[2], cells[3]) }
+        }
+        return nil
+    }
+
+    /// A copy of setup.sh, scripts, images and srcs, for a stack broken on purpose.
+    static func repositoryCopy(in scratch: Scratch) throws -> String {
+        for item in ["setup.sh", "scripts", "images", "srcs"] {
+            try FileManager.default.copyItem(atPath: FTInitBinary.packageRoot.appendingPathComponent(item).path, toPath: scratch.file(item))
+        }
+        return scratch.path
+    }
+}
+
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "curl", "bash"]), what: "setup.sh local tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "curl", "bash", "ssh", "python3"]), what: "setup.sh local tests"))
     struct LocalStack {
-        /// The default LB IP: the gateway of the local network (scripts/local-stack).
-        static let lbIP = "172.31.42.1"
+        static let lbIP = LocalStackRun.lbIP
 
         /// curl on this machine: the status code, or the first bytes a banner-first server sends.
         static func answer(_ url: String) throws -> String {
@@ -92,24 +175,12 @@ extension Integration {
             return try Tool.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", url], timeout: .seconds(30)).stdout
         }
 
-        @Test func upRunsTheStackOnItsLBIPAndDownRemovesIt() throws {
-            try ImageBuild.requireBase()
-            let scratch = try Scratch()
-            defer { scratch.remove() }
-            defer { _ = try? localStack(["down", "--volumes"], scratch: scratch, timeout: .seconds(120)) }
-            // No internet here: the two downloads come from this machine, as LocalDownloads serves them.
-            var arguments = ["up"]
-            for image in ["influxdb", "wordpress"] {
-                let given = try LocalDownloads.buildArguments(image)
-                for (flag, value) in zip(given, given.dropFirst()) where flag == "--build-arg" { arguments += ["--build-arg", "\(image):\(value)"] }
+        @Test func upRunsTheStackOnItsLBIP() throws {
+            if let up = try LocalStackRun.require() {
+                print("LocalStack: up took \(up.elapsed)")
+                #expect(up.stdout.contains("alpine:3.22: the stand-in") && up.stdout.contains("Grafana has no binary there and is not started"), "\(up)")
+                #expect(up.stdout.contains("ft_services runs locally. LB IP: \(Self.lbIP)") && !up.stdout.contains("Grafana  "), "\(up)")
             }
-            let up = try localStack(arguments, scratch: scratch, environment: ["BUILD_NETWORK": "host", "HEALTHY_TIMEOUT": "120"],
-                                    timeout: .seconds(900))
-            print("LocalStack: up took \(up.elapsed)")
-            try #require(up.succeeded, "\(up)")
-            #expect(up.stdout.contains("alpine:3.22: the stand-in") && up.stdout.contains("Grafana has no binary there and is not started"), "\(up)")
-            #expect(up.stdout.contains("ft_services runs locally. LB IP: \(Self.lbIP)") && !up.stdout.contains("Grafana  "), "\(up)")
-
             // Every public port answers on the LB IP; /phpmyadmin is nginx's container reaching it too.
             let expected = ["http://\(Self.lbIP)/": "301", "https://\(Self.lbIP)/": "200", "https://\(Self.lbIP)/phpmyadmin/": "200",
                             "https://\(Self.lbIP):5050/": "200", "https://\(Self.lbIP):5000/": "200"]
@@ -119,23 +190,115 @@ extension Integration {
             #expect(try Self.answer("telnet://\(Self.lbIP):21").hasPrefix("220"))
             #expect(try Self.answer("telnet://\(Self.lbIP):22").hasPrefix("SSH-"))
 
-            let status = try localStack(["status"], scratch: scratch)
+            let files = try LocalStackRun.files()
+            let status = try localStack(["status"], scratch: files)
             let lines = status.stdout.split(separator: "\n")
             #expect(lines.count == 7 && lines.filter { $0.contains(" running ") && $0.contains(" ok") }.count == 6, "\(status)")
             #expect(lines.contains { $0.hasPrefix("grafana") && $0.contains("not created") }, "\(status)")
-            let logs = try localStack(["logs", "mysql"], scratch: scratch)
+            let logs = try localStack(["logs", "mysql"], scratch: files)
             #expect(logs.succeeded && (logs.stdout + logs.stderr).contains("mariadb"), "\(logs)")
+        }
 
-            // down keeps the data, down --volumes removes it.
-            let down = try localStack(["down"], scratch: scratch, timeout: .seconds(120))
+        @Test func downKeepsTheDataAndDownVolumesRemovesIt() throws {
+            try LocalStackRun.require()
+            let files = try LocalStackRun.files()
+            let down = try localStack(["down"], scratch: files, timeout: .seconds(110))
             #expect(down.succeeded && down.stdout.contains("data kept"), "\(down)")
             #expect(try DockerHost.run(["volume", "inspect", "ft-services-local-mysql-data"]).succeeded)
-            let networkLeft = try DockerHost.run(["network", "inspect", "ft-services-local"]).succeeded
+            let networkLeft = try DockerHost.run(["network", "inspect", LocalStackRun.network]).succeeded
             let containerLeft = try DockerHost.run(["inspect", "ft-services-local-mysql"]).succeeded
             #expect(!networkLeft && !containerLeft, "\(down)")
-            let removed = try localStack(["down", "--volumes"], scratch: scratch, timeout: .seconds(120))
+            let removed = try localStack(["down", "--volumes"], scratch: files, timeout: .seconds(110))
             let volumeLeft = try DockerHost.run(["volume", "inspect", "ft-services-local-mysql-data"]).succeeded
             #expect(removed.succeeded && !volumeLeft, "\(removed)")
+        }
+
+        // MARK: ./setup.sh check
+
+        static let skipped = ["--skip", "grafana,dashboard", "--skip-reason",
+                              "not on this machine: the alpine:3.22 stand-in has no Grafana build; no Kubernetes, so no dashboard"]
+
+        @Test func checkPassesEveryRowThatCanRunHere() throws {
+            try LocalStackRun.require()
+            let check = try LocalStackRun.check(Self.skipped)
+            print(check.stdout)
+            #expect(check.code == 0, "\(check)")
+            for name in ["entry-point", "nginx", "phpmyadmin-proxy", "wordpress", "phpmyadmin", "ssh", "ftps", "persistence", "restart"] {
+                #expect(LocalStackRun.row(name, of: check)?.result == "PASS", "\(name): \(check)")
+            }
+            for name in ["grafana", "dashboard"] {
+                #expect(LocalStackRun.row(name, of: check)?.evidence.hasPrefix("not on this machine") == true, "\(name): \(check)")
+            }
+        }
+
+        /// nginx in the running container answers 302 where it must answer 301: the nginx row fails.
+        @Test func aWrongRedirectCodeFailsTheNginxRow() throws {
+            try LocalStackRun.require()
+            defer { _ = try? DockerHost.run(["restart", "ft-services-local-nginx"]) }  // ftinit renders nginx.conf again
+            let broken = try DockerHost.run(["exec", "ft-services-local-nginx", "sh", "-c",
+                                             "sed -i 's/return 301 https/return 302 https/' /etc/nginx/nginx.conf && nginx -s reload"])
+            try #require(broken.succeeded, "\(broken)")
+            Poll.sleep(.milliseconds(500))
+            let check = try LocalStackRun.check(["--only", "nginx"])
+            let row = LocalStackRun.row("nginx", of: check)
+            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains(": 302 ->") == true, "\(check)")
+        }
+
+        /// The proxy without the rules that keep phpMyAdmin's redirects and cookies under
+        /// /phpmyadmin/: the login lands outside phpMyAdmin (the classic failure).
+        @Test func aProxyThatLosesThePrefixFailsTheProxyLoginRow() throws {
+            try LocalStackRun.require()
+            defer { _ = try? DockerHost.run(["restart", "ft-services-local-nginx"]) }
+            let broken = try DockerHost.run(["exec", "ft-services-local-nginx", "sh", "-c",
+                                             "sed -i '/X-Forwarded-Prefix\\|proxy_redirect\\|proxy_cookie_path/d' /etc/nginx/nginx.conf && nginx -s reload"])
+            try #require(broken.succeeded, "\(broken)")
+            Poll.sleep(.milliseconds(500))
+            let check = try LocalStackRun.check(["--only", "phpmyadmin-proxy"])
+            let row = LocalStackRun.row("phpmyadmin-proxy", of: check)
+            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains("not phpMyAdmin's main page") == true, "\(check)")
+        }
+
+        /// An ftps image whose passive range (30010-30014) is not the one published: the ftps row fails.
+        @Test func aPassiveRangeThatIsNotServedFailsTheFtpsRow() throws {
+            try LocalStackRun.require()
+            let copy = try Scratch()
+            defer { copy.remove() }
+            let root = try LocalStackRun.repositoryCopy(in: copy)
+            let template = "\(root)/images/ftps/vsftpd.conf.tmpl"
+            try String(contentsOfFile: template, encoding: .utf8).replacingOccurrences(of: "pasv_min_port=30000", with: "pasv_min_port=30010")
+                .replacingOccurrences(of: "pasv_max_port=30004", with: "pasv_max_port=30014").write(toFile: template, atomically: true, encoding: .utf8)
+            let broken = try LocalStackRun.up(["ftps"], root: root)
+            try #require(broken.succeeded, "\(broken)")
+            let check = try LocalStackRun.check(["--only", "ftps"])
+            let row = LocalStackRun.row("ftps", of: check)
+            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains("not \(Self.lbIP):30000-30004") == true, "\(check)")
+            let restored = try LocalStackRun.up(["ftps"])
+            #expect(restored.succeeded, "\(restored)")
+        }
+
+        /// A mysql image whose data does not survive a restart of its container (its bootstrap
+        /// empties the datadir on every start but the first): the persistence row fails.
+        @Test func aDatadirThatDoesNotSurviveFailsThePersistenceRow() throws {
+            try LocalStackRun.require()
+            let copy = try Scratch()
+            defer { copy.remove() }
+            let root = try LocalStackRun.repositoryCopy(in: copy)
+            let bootstrap = "\(root)/images/mysql/bootstrap.sh"
+            try String(contentsOfFile: bootstrap, encoding: .utf8).replacingOccurrences(of: "\nset -eu\n", with: """
+
+                set -eu
+                if [ -e /run/mysqld/booted ]; then rm -rf /var/lib/mysql/*; fi
+                mkdir -p /run/mysqld && touch /run/mysqld/booted
+
+                """).write(toFile: bootstrap, atomically: true, encoding: .utf8)
+            let broken = try LocalStackRun.up(["mysql"], root: root)
+            try #require(broken.succeeded, "\(broken)")
+            let check = try LocalStackRun.check(["--only", "persistence"])
+            let row = LocalStackRun.row("persistence", of: check)
+            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains("the marker is gone") == true, "\(check)")
+            // Its data is gone: the database again, then WordPress installs itself again.
+            let restored = try LocalStackRun.up(["mysql", "wordpress"])
+            #expect(restored.succeeded, "\(restored)")
         }
     }
 }
