@@ -5,7 +5,7 @@
 #
 # Steps (each announced as `==> [N/10] ...`; a failure names its step and exits non-zero):
 #   1 prerequisites   2 cluster   3 addons   4 MetalLB   5 ftinit   6 images
-#   7 Secret + ConfigMap   8 srcs/   9 rollouts   10 summary
+#   7 Secret + ConfigMap   8 srcs/   9 rollouts   10 check   11 summary
 #
 # Exit codes: 0 done, 1 a step failed, 64 bad command line, 69 a prerequisite is missing.
 set -Eeuo pipefail
@@ -36,6 +36,7 @@ readonly EX_USAGE=64 EX_UNAVAILABLE=69
 # Settings (command line, then environment).
 ACTION=setup
 DRY_RUN=0
+NO_CHECK=0
 DELETE_ALL=0
 DRIVER=${MINIKUBE_DRIVER:-}
 DRIVER_GIVEN=0
@@ -50,7 +51,7 @@ CREDENTIALS_FILE=""
 
 usage() {
     cat <<EOF
-Usage: ./setup.sh [--dry-run] [--driver NAME] [--context NAME] [--lb-ip ADDR]
+Usage: ./setup.sh [--dry-run] [--driver NAME] [--context NAME] [--lb-ip ADDR] [--no-check]
        ./setup.sh delete [--all] [--dry-run] [--context NAME]
        ./setup.sh local up|down|status|logs NAME   (./setup.sh local --help)
        ./setup.sh check [--context NAME | --local] [--only|--skip NAMES] [--no-faults]
@@ -71,6 +72,8 @@ Options:
   --context NAME  use this existing kubectl context instead of minikube. Images are then
                   built with the host's docker (kind-* contexts: loaded with kind load).
                   Needs --lb-ip. MetalLB is installed into that cluster.
+  --no-check      end without step 10, ./setup.sh check --no-faults (a stack that does not
+                  pass it makes setup.sh fail)
   --lb-ip ADDR    the LoadBalancer IP shared by every public service (or env LB_IP).
                   Default on minikube: the node's /24 with last byte 200 (minikube ip
                   192.168.49.2 gives 192.168.49.200), reachable from this host.
@@ -108,7 +111,8 @@ with $SPEAKER_FLAG, so a single control-plane node announces the IP), 5 build ft
 (static, nodes' architecture), 6 build the seven images inside the cluster's runtime (no
 registry; tagged by content, checked to exist), 7 Secret and ConfigMap, 8 apply srcs/
 (kustomize), 9 wait for every rollout, then reach every public port on the LB IP from this
-host, 10 print URLs and credentials.
+host, 10 ./setup.sh check --no-faults (the subject's checks that restart nothing), 11 print
+URLs and credentials.
 
 Exit status: 0 success, 1 a step failed (the message names it), 64 usage error,
 69 a prerequisite is missing (the message says how to install it).
@@ -121,7 +125,7 @@ EOF
 exec 3>&1                    # step and command lines go to the real stdout, even from $(...)
 STEP_NO=0
 STEP_NAME="command line"
-TOTAL_STEPS=10
+TOTAL_STEPS=11
 
 say() { printf '%s\n' "$*" >&3; }
 note() { printf '    %s\n' "$*" >&3; }
@@ -233,6 +237,7 @@ parse_args() {
         case $1 in
             -h | --help) usage; exit 0 ;;
             --dry-run) DRY_RUN=1 ;;
+            --no-check) NO_CHECK=1 ;;
             --all) DELETE_ALL=1 ;;
             --driver | --context | --lb-ip)
                 if (($# < 2)) || [[ -z $2 || $2 == -* ]]; then usage_error "option $1 needs a value"; fi
@@ -378,6 +383,7 @@ check_prerequisites() {
 
     if [[ $ACTION == setup ]]; then
         have curl || missing+=("curl: not found; step 9 reaches every public port with it. Install it: sudo apt-get install curl")
+        ((NO_CHECK)) || have python3 || missing+=("python3: not found; step 10 (./setup.sh check) is a Python 3 program. Install it: sudo apt-get install python3 (or skip the step: --no-check)")
         if [[ -n $CONTEXT ]]; then
             docker_usable || missing+=("docker: with --context the images are built with this host's docker, and \`docker info\` failed. Install Docker Engine (https://docs.docker.com/engine/install/), start it (sudo systemctl start docker) and join the docker group (sudo usermod -aG docker \$USER, then log in again)")
         else
@@ -890,7 +896,19 @@ unreachable_causes() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Step 10: what to open
+# Step 10: the subject's checks (scripts/check), those that restart nothing
+
+check_subject() {
+    if ((NO_CHECK)); then
+        note "skipped (--no-check)"
+        return 0
+    fi
+    run python3 "$ROOT/scripts/check" --context "$KCTX" --lb-ip "$LB_IP" --no-faults ||
+        die "the stack does not pass ./setup.sh check (its rows above say what failed); ./setup.sh check --context $KCTX runs it again"
+}
+
+# ---------------------------------------------------------------------------------------
+# Step 11: what to open
 
 summary() {
     local ip=$LB_IP
@@ -1021,6 +1039,8 @@ main() {
     apply_srcs
     step "Waiting for every rollout"
     wait_rollouts
+    step "Checking the subject (./setup.sh check --no-faults)"
+    check_subject
     step "Done"
     summary
 }

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,19 +47,28 @@ class Kubernetes:
     kind = "cluster"
 
     def __init__(self, context, lb_ip=None):
-        self.kubectl = ["kubectl", "--context", context]
+        # As setup.sh: kubectl, else minikube's own.
+        cli = ["kubectl"] if shutil.which("kubectl") or not shutil.which("minikube") else ["minikube", "-p", context, "kubectl", "--"]
+        self.kubectl = cli + ["--context", context]
         self.context = context
         probe = run(self.kubectl + ["-n", NAMESPACE, "get", "configmap", "ft-services-config", "-o", "json"], timeout=30)
         if probe.returncode != 0:
             raise Unavailable(f"no ft_services on kubectl context {context}: {probe.stderr.strip() or 'kubectl failed'} "
                               "(./setup.sh first, or --context NAME)")
-        self.values = json.loads(probe.stdout).get("data", {})
         secret = run(self.kubectl + ["-n", NAMESPACE, "get", "secret", "ft-services-secrets", "-o", "json"], timeout=30)
         if secret.returncode != 0:
             raise Unavailable(f"the Secret ft-services-secrets cannot be read: {secret.stderr.strip()}")
-        for key, value in json.loads(secret.stdout).get("data", {}).items():
-            self.values[key] = base64.b64decode(value).decode()
-        self.lb_ip = lb_ip or next((s["external_ip"] for s in self.services().values() if s["external_ip"]), None)
+        try:
+            self.values = json.loads(probe.stdout).get("data", {})
+            for key, value in json.loads(secret.stdout).get("data", {}).items():
+                self.values[key] = base64.b64decode(value).decode()
+        except ValueError as error:
+            raise Unavailable(f"kubectl's answer is not the ConfigMap and Secret of ft_services ({error})")
+        try:
+            services = self.services()
+        except ValueError as error:
+            raise Unavailable(f"kubectl's list of Services cannot be read ({error})")
+        self.lb_ip = lb_ip or next((s["external_ip"] for s in services.values() if s["external_ip"]), None)
         if not self.lb_ip:
             raise Unavailable("no LoadBalancer Service has an external IP yet (MetalLB); give --lb-ip")
 

@@ -12,8 +12,9 @@ extension Integration {
     struct SetupReachability {
         static let allPorts = ["80:http", "443:https", "5050:https", "5000:https", "3000:http", "21:ftp", "22:ssh"]
 
-        /// setup.sh run to its end against the fakes, inside `network`, with listeners on `ports`.
-        static func runSetup(listening ports: [String]) throws -> (result: ToolResult, scratch: Scratch) {
+        /// setup.sh run to its end against the fakes, inside `network`, with listeners on `ports`;
+        /// `--no-check` unless `check`: the listeners are no stack the subject's checks could pass.
+        static func runSetup(listening ports: [String], check: Bool = false) throws -> (result: ToolResult, scratch: Scratch) {
             let network = try TestNetwork()
             defer { network.remove() }
             let scratch = try SetupScript.sandbox(fakes: SetupScript.clusterFakes)
@@ -25,7 +26,7 @@ extension Integration {
                                                             prefix: network.prefix, name: "public_ports.py")
             defer { listeners.killAndWait() }
             let repo = try SetupScript.repositoryCopy(in: scratch)
-            let result = try SetupScript.run(["--lb-ip", "127.0.0.1"], in: scratch, script: "\(repo)/setup.sh",
+            let result = try SetupScript.run(["--lb-ip", "127.0.0.1"] + (check ? [] : ["--no-check"]), in: scratch, script: "\(repo)/setup.sh",
                                              environment: try SetupScript.clusterEnvironment(["FAKE_LB_IP": "127.0.0.1", "REACH_TIMEOUT": "4"]),
                                              prefix: network.prefix, timeout: .seconds(120))
             return (result, scratch)
@@ -47,13 +48,25 @@ extension Integration {
             #expect(keys["WP_AUTH_SALT_SEED"]?.count == 48, "no WP_AUTH_SALT_SEED of 48 characters")
         }
 
+        /// Step 10 runs ./setup.sh check against the stack: what answers on the ports here is no
+        /// ft_services (and the fake kubectl has no ConfigMap), so the run is not "done".
+        @Test func aStackThatDoesNotPassTheCheckIsNotDone() throws {
+            let (result, scratch) = try Self.runSetup(listening: Self.allPorts, check: true)
+            defer { scratch.remove() }
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stdout.contains("==> [10/11] Checking the subject") && result.stdout.contains("+ python3 "), "\(result)")
+            #expect(result.stderr.contains("setup.sh check: cannot start:") && result.stderr.contains("step [10/11]")
+                    && result.stderr.contains("the stack does not pass ./setup.sh check"), "\(result)")
+            #expect(!result.stdout.contains("ft_services is up"), "\(result)")
+        }
+
         /// Before issue 13 this run printed "ft_services is up" and exited 0.
         @Test func aSilentPortFailsStepNineWithItsNameAndTheLikelyCauses() throws {
             let (result, scratch) = try Self.runSetup(listening: Self.allPorts.filter { !["5000:https", "22:ssh"].contains($0) })
             defer { scratch.remove() }
             #expect(result.code == 1, "\(result)")
             #expect(result.stderr.contains("not reachable on 127.0.0.1 from this host: 5000 (https: no answer) 22 (no SSH banner)"), "\(result)")
-            #expect(result.stderr.contains("step [9/10]"), "\(result)")
+            #expect(result.stderr.contains("step [9/11]"), "\(result)")
             for cause in ["node.kubernetes.io/exclude-from-external-load-balancers", "--ignore-exclude-lb", "Docker Desktop", "rootless"] {
                 #expect(result.stderr.contains(cause), "the likely cause \(cause) is not named\n\(result)")
             }

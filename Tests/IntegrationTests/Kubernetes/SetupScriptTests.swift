@@ -11,7 +11,7 @@ extension Integration {
     struct SetupScript {
         static var script: String { FTInitBinary.packageRoot.appendingPathComponent("setup.sh").path }
 
-        /// The step titles, in the order setup.sh announces them (`==> [N/10] title`).
+        /// The step titles, in the order setup.sh announces them (`==> [N/11] title`).
         static let setupSteps = [
             "Checking prerequisites",
             "Starting minikube",
@@ -22,6 +22,7 @@ extension Integration {
             "Creating the Secret and the ConfigMap",
             "Applying srcs/",
             "Waiting for every rollout",
+            "Checking the subject",
             "Done",
         ]
         static let services = ["nginx", "wordpress", "phpmyadmin", "mysql", "ftps", "influxdb", "grafana"]
@@ -70,7 +71,7 @@ extension Integration {
             let root = FTInitBinary.packageRoot.path
             let copy = scratch.file("repo")
             try FileManager.default.createDirectory(atPath: "\(copy)/scripts", withIntermediateDirectories: true)
-            for item in ["setup.sh", "srcs", "images", "scripts/ftinit-builder.Dockerfile", "scripts/credentials.sh"] {
+            for item in ["setup.sh", "srcs", "images", "scripts/ftinit-builder.Dockerfile", "scripts/credentials.sh", "scripts/check"] {
                 try FileManager.default.copyItem(atPath: "\(root)/\(item)", toPath: "\(copy)/\(item)")
             }
             for image in Self.services {
@@ -159,7 +160,7 @@ extension Integration {
             defer { scratch.remove() }
             let result = try Self.run(["--dry-run"], in: scratch)
             #expect(result.code == 0, "\(result)")
-            let steps = Self.steps(result.stdout, total: 10)
+            let steps = Self.steps(result.stdout, total: 11)
             #expect(steps.count == Self.setupSteps.count, "\(steps)")
             for (step, expected) in zip(steps, Self.setupSteps) {
                 #expect(step.hasPrefix(expected), "step \(step) where \(expected) was expected")
@@ -215,8 +216,8 @@ extension Integration {
             defer { scratch.remove() }
             let result = try Self.run(["--dry-run", "--context", "lab", "--lb-ip", "10.1.2.200"], in: scratch)
             #expect(result.code == 0, "\(result)")
-            let steps = Self.steps(result.stdout, total: 10)
-            #expect(steps.count == 10 && steps[1] == "Using kubectl context lab", "\(steps)")
+            let steps = Self.steps(result.stdout, total: 11)
+            #expect(steps.count == 11 && steps[1] == "Using kubectl context lab", "\(steps)")
             let commands = Self.commands(result.stdout)
             #expect(!commands.contains { $0.hasPrefix("minikube") }, "\(result)")
             #expect(commands.contains { $0.hasPrefix("docker build -t nginx:ft-services-") && $0.hasSuffix(" images/nginx") }, "\(result)")
@@ -250,8 +251,8 @@ extension Integration {
             #expect(result.stderr.contains("missing prerequisite: minikube: not found on PATH"), "\(result)")
             #expect(result.stderr.contains("https://minikube.sigs.k8s.io/docs/start/"), "\(result)")
             #expect(result.stderr.contains("--context NAME"), "the alternative to minikube is not mentioned\n\(result)")
-            #expect(result.stderr.contains("step [1/10] Checking prerequisites"), "\(result)")
-            #expect(Self.steps(result.stdout, total: 10) == ["Checking prerequisites"], "\(result)")
+            #expect(result.stderr.contains("step [1/11] Checking prerequisites"), "\(result)")
+            #expect(Self.steps(result.stdout, total: 11) == ["Checking prerequisites"], "\(result)")
         }
 
         /// Neither a fitting toolchain (Swift 5.10, no OpenSSL) nor a container engine: both ways
@@ -321,7 +322,7 @@ extension Integration {
             let result = try Self.run(["--context", "lab", "--lb-ip", "10.1.2.200"], in: scratch, script: "\(repo)/setup.sh",
                                       environment: try Self.clusterEnvironment(["FAKE_NODE_ARCH": "arm64"]))
             #expect(result.code == 69, "\(result)")
-            #expect(result.stderr.contains("step [2/10]") && result.stderr.contains("is arm64") && result.stderr.contains("amd64 only"), "\(result)")
+            #expect(result.stderr.contains("step [2/11]") && result.stderr.contains("is arm64") && result.stderr.contains("amd64 only"), "\(result)")
             #expect(!scratch.lines("calls.log").contains { $0.contains(" apply ") || $0.hasPrefix("docker") && !$0.hasPrefix("docker info") },
                     "something was installed or built: \(scratch.lines("calls.log"))")
         }
@@ -338,7 +339,7 @@ extension Integration {
                                       environment: try Self.clusterEnvironment(["FAKE_BROKEN_IMAGE": "images/mysql"]))
             #expect(result.code == 1, "\(result)")
             #expect(result.stderr.contains("ERROR: failed to solve: process"), "the builder's error is not shown\n\(result)")
-            #expect(result.stderr.contains("step [6/10]") && result.stderr.contains("building image mysql:ft-services-"),
+            #expect(result.stderr.contains("step [6/11]") && result.stderr.contains("building image mysql:ft-services-"),
                     "\(result)")
             let calls = scratch.lines("calls.log")
             #expect(!calls.contains { $0.hasPrefix("minikube -p minikube image build -t ftps:") }, "went on building after mysql")

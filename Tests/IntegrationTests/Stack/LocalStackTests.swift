@@ -63,6 +63,20 @@ extension Integration {
             }
         }
 
+        /// A bad command line or a stack that is not there: one clear line each, no traceback.
+        @Test func aBadCheckCommandLineOrNoClusterIsOneClearLine() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let unknown = try localStack(["--only", "nginx,nope"], scratch: scratch, command: "check")
+            #expect(unknown.code == 64 && unknown.stderr.contains("unknown check nope (checks: entry-point, nginx,"), "\(unknown)")
+            let nowhere = try localStack(["--context", "ft-no-such-context"], scratch: scratch, command: "check")
+            #expect(nowhere.code == 69 && nowhere.stderr.contains("setup.sh check: cannot start: no ft_services on kubectl context ft-no-such-context"),
+                    "\(nowhere)")
+            for result in [unknown, nowhere] {
+                #expect(!result.stderr.contains("Traceback") && result.stdout.isEmpty, "\(result)")
+            }
+        }
+
         /// The printed commands carry names, never values: passwords go through docker's
         /// environment. A dry run reads the credentials file and writes nothing.
         @Test func noPasswordOnACommandLine() throws {
@@ -139,9 +153,10 @@ enum LocalStackRun {
         return up
     }
 
-    /// `./setup.sh check --local ARGUMENTS`.
-    static func check(_ arguments: [String]) throws -> ToolResult {
-        try Integration.localStack(["--local"] + arguments, scratch: try files(), command: "check", timeout: .seconds(110))
+    /// `./setup.sh check --local ARGUMENTS` (`credentials`: another credentials file).
+    static func check(_ arguments: [String], credentials: String? = nil) throws -> ToolResult {
+        try Integration.localStack(["--local"] + arguments, scratch: try files(),
+                                   environment: credentials.map { ["FT_SERVICES_CREDENTIALS": $0] } ?? [:], command: "check", timeout: .seconds(110))
     }
 
     /// The row of `name` in a check's output: (PASS|FAIL|SKIP, evidence).
@@ -229,6 +244,30 @@ extension Integration {
             for name in ["grafana", "dashboard"] {
                 #expect(LocalStackRun.row(name, of: check)?.evidence.hasPrefix("not on this machine") == true, "\(name): \(check)")
             }
+        }
+
+        /// Wrong passwords, or an address where nothing listens: each row fails with one line
+        /// saying what was refused or did not answer, never a traceback.
+        @Test func wrongPasswordsOrAnAddressWithNothingFailRowByRow() throws {
+            try LocalStackRun.require()
+            let files = try LocalStackRun.files()
+            let real = try String(contentsOfFile: files.file("credentials"), encoding: .utf8)
+            let wrong = try files.write("wrong-credentials", real.split(separator: "\n").map { line in
+                line.hasPrefix("WP_AUTH_SALT_SEED=") ? String(line) : "\(line.prefix { $0 != "=" })=not-the-password"
+            }.joined(separator: "\n") + "\n", mode: 0o600)
+            let refused = try LocalStackRun.check(["--only", "wordpress,phpmyadmin,ssh,ftps"], credentials: wrong)
+            #expect(refused.code == 1, "\(refused)")
+            for (name, says) in [("wordpress", "no logged-in cookie"), ("phpmyadmin", "login refused"), ("ssh", "exit 255"), ("ftps", "530")] {
+                let row = LocalStackRun.row(name, of: refused)
+                #expect(row?.result == "FAIL" && row?.evidence.contains(says) == true, "\(name): \(refused)")
+            }
+            // 127.0.0.9: this machine's loopback, where nothing of the stack listens.
+            let nothing = try LocalStackRun.check(["--lb-ip", "127.0.0.9", "--no-faults"] + Self.skipped)
+            #expect(nothing.code == 1 && !nothing.stderr.contains("Traceback"), "\(nothing)")
+            for name in ["entry-point", "nginx", "phpmyadmin-proxy", "wordpress", "phpmyadmin", "ssh", "ftps"] {
+                #expect(LocalStackRun.row(name, of: nothing)?.result == "FAIL", "\(name): \(nothing)")
+            }
+            #expect(!(nothing.stdout + refused.stdout).contains("not-the-password"), "a password was printed")
         }
 
         /// nginx in the running container answers 302 where it must answer 301: the nginx row fails.
