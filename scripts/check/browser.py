@@ -77,30 +77,34 @@ class Response:
 
 
 class Browser:
-    def __init__(self):
+    """`cafile`: verify the servers against that certificate instead of accepting any. Every
+    request and its status is kept in `visited`, in order."""
+
+    def __init__(self, cafile=None):
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=insecure_context()),
+        context = ssl.create_default_context(cafile=cafile) if cafile else insecure_context()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
                                                   urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        self.visited = []
 
     def fetch(self, url, data=None, headers=None):
         """GET, or POST of the form fields `data`; the response, whatever its status."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body, headers=headers or {})
-        try:
-            with self.opener.open(request, timeout=TIMEOUT) as response:
-                return Response(response.status, response.headers, response.read().decode("utf-8", "replace"))
-        except urllib.error.HTTPError as error:
-            return Response(error.code, error.headers, error.read().decode("utf-8", "replace"))
+        return self._open(urllib.request.Request(url, data=body, headers=headers or {}))
 
     def post_json(self, url, payload, headers=None):
         """POST of `payload` as JSON; the response, whatever its status."""
-        request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
+        return self._open(urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                                 headers={"Content-Type": "application/json", **(headers or {})}))
+
+    def _open(self, request):
         try:
             with self.opener.open(request, timeout=TIMEOUT) as response:
-                return Response(response.status, response.headers, response.read().decode("utf-8", "replace"))
+                answer = Response(response.status, response.headers, response.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as error:
-            return Response(error.code, error.headers, error.read().decode("utf-8", "replace"))
+            answer = Response(error.code, error.headers, error.read().decode("utf-8", "replace"))
+        self.visited.append(f"{request.get_method()} {request.full_url} -> {answer}")
+        return answer
 
     def cookies(self):
         return sorted(cookie.name for cookie in self.jar)

@@ -6,11 +6,11 @@ import urllib.parse
 from browser import Browser, Forms, hidden_fields
 
 
-def phpmyadmin_login(base, user, password, database=None, table=None):
+def phpmyadmin_login(base, user, password, database=None, table=None, browser=None):
     """A cookie login at `base` (ending in /): the login form and its token, the POST answered
     by a redirect, the main page with a logout link; then, with `database` and `table`, that
-    table's page, which must list rows."""
-    browser = Browser()
+    table's page, which must list rows. `browser`: the one to use (a new one by default)."""
+    browser = browser or Browser()
     page = browser.fetch(base)
     form = Forms(page.body).form(id="login_form")
     if page.status != 200 or form is None:

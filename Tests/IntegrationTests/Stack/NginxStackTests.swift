@@ -104,17 +104,18 @@ extension Integration {
         @Test func theWordPressDatabaseUserLogsIntoPhpMyAdminThroughTheProxy() throws {
             let phpmyadmin = try Stack.require("phpmyadmin")
             let nginx = try Stack.require("nginx")
-            // A table only the WordPress user's session can list.
-            _ = try StackClients.query("CREATE TABLE IF NOT EXISTS nginx_proxy_probe (id INT PRIMARY KEY)")
+            // Then the rows of a table only the WordPress user's session can read.
+            _ = try StackClients.query("CREATE TABLE IF NOT EXISTS nginx_proxy_probe (id INT PRIMARY KEY); INSERT IGNORE INTO nginx_proxy_probe VALUES (1)")
             let cacert = try Stack.certificate(of: nginx)
             func cookieLogin(_ password: String) throws -> ToolResult {
-                try Stack.run(["python3", StackClients.client("pma_login.py"), "https://\(Self.lbIP)/phpmyadmin/",
-                               Stack.secret("WP_DB_USER"), password, "--cacert", cacert,
-                               "--db", Stack.secret("WP_DB_NAME"), "--expect-table", "nginx_proxy_probe"], timeout: .seconds(60))
+                try Stack.run(["python3", StackClients.client("pma_login.py"), "https://\(Self.lbIP)/phpmyadmin/", Stack.secret("WP_DB_USER"),
+                               "--cacert", cacert, "--db", Stack.secret("WP_DB_NAME"), "--table", "nginx_proxy_probe"],
+                              environment: ["PMA_PASSWORD": password], timeout: .seconds(60))
             }
             let login = try cookieLogin(Stack.secret("WP_DB_PASSWORD"))
             #expect(login.succeeded, "\(login)\(nginx.report)\(phpmyadmin.report)")
-            #expect(login.stdout.contains("OK: logged in as \(Stack.secret("WP_DB_USER"))"), "\(login)")
+            #expect(login.stdout.contains("OK: login as \(Stack.secret("WP_DB_USER")), then \(Stack.secret("WP_DB_NAME")).nginx_proxy_probe: 1 rows"),
+                    "\(login)")
             // Every URL the client followed stayed under the proxy's /phpmyadmin/.
             let visited = login.stdout.matches(of: /(?:GET|POST) (\S+) ->/).map { String($0.output.1) }
             #expect(visited.count >= 3 && visited.allSatisfy { $0.hasPrefix("https://\(Self.lbIP)/phpmyadmin/") },

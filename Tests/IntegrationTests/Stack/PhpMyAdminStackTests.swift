@@ -9,12 +9,13 @@ extension Integration {
     struct PhpMyAdminStack {
         static let site = "https://phpmyadmin:5000"
 
-        /// Clients/pma_login.py, verifying the certificate of phpmyadmin.
+        /// Clients/pma_login.py (scripts/check's login), verifying the certificate of phpmyadmin;
+        /// the password through its environment.
         static func cookieLogin(_ user: String, _ password: String, extra: [String] = [],
                                 sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
             let cacert = try Stack.certificate(of: Stack.container("phpmyadmin"), sourceLocation: sourceLocation)
-            return try Stack.run(["python3", StackClients.client("pma_login.py"), "\(site)/", user, password, "--cacert", cacert] + extra,
-                                 timeout: .seconds(60), sourceLocation: sourceLocation)
+            return try Stack.run(["python3", StackClients.client("pma_login.py"), "\(site)/", user, "--cacert", cacert] + extra,
+                                 environment: ["PMA_PASSWORD": password], timeout: .seconds(60), sourceLocation: sourceLocation)
         }
 
         /// phpMyAdmin's login page: 200, its title and the form's fields.
@@ -51,13 +52,12 @@ extension Integration {
             // drops them): none can shadow wpuser@'%' for logins from the same host.
             let anonymous = try StackClients.query("SELECT COUNT(*) FROM mysql.global_priv WHERE User = ''", asRoot: true)
             #expect(anonymous == "0", "anonymous accounts: \(anonymous)")
-            // A table only the WordPress user's session can list.
-            _ = try StackClients.query("CREATE TABLE IF NOT EXISTS pma_probe (id INT PRIMARY KEY)")
-
+            // The rows of a table only the WordPress user's session can read.
+            _ = try StackClients.query("CREATE TABLE IF NOT EXISTS pma_probe (id INT PRIMARY KEY); INSERT IGNORE INTO pma_probe VALUES (1)")
             let login = try Self.cookieLogin(Stack.secret("WP_DB_USER"), Stack.secret("WP_DB_PASSWORD"),
-                                             extra: ["--db", Stack.secret("WP_DB_NAME"), "--expect-table", "pma_probe"])
+                                             extra: ["--db", Stack.secret("WP_DB_NAME"), "--table", "pma_probe"])
             #expect(login.succeeded, "\(login)\(phpmyadmin.report)")
-            #expect(login.stdout.contains("OK: logged in as \(Stack.secret("WP_DB_USER"))"), "\(login)")
+            #expect(login.stdout.contains("OK: login as \(Stack.secret("WP_DB_USER")), then \(Stack.secret("WP_DB_NAME")).pma_probe: 1 rows"), "\(login)")
 
             let wrong = try Self.cookieLogin(Stack.secret("WP_DB_USER"), "not-the-password")
             #expect(wrong.code == 1 && wrong.stdout.contains("login refused"), "a wrong password: \(wrong)")
