@@ -270,74 +270,80 @@ extension Integration {
             #expect(!(nothing.stdout + refused.stdout).contains("not-the-password"), "a password was printed")
         }
 
-        /// nginx in the running container answers 302 where it must answer 301: the nginx row fails.
-        @Test func aWrongRedirectCodeFailsTheNginxRow() throws {
-            try LocalStackRun.require()
-            defer { _ = try? DockerHost.run(["restart", "ft-services-local-nginx"]) }  // ftinit renders nginx.conf again
-            let broken = try DockerHost.run(["exec", "ft-services-local-nginx", "sh", "-c",
-                                             "sed -i 's/return 301 https/return 302 https/' /etc/nginx/nginx.conf && nginx -s reload"])
-            try #require(broken.succeeded, "\(broken)")
+        /// The row `name` of `./setup.sh check --local --only NAME`; the check must have failed.
+        static func failedRow(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+            let check = try LocalStackRun.check(["--only", name])
+            let row = LocalStackRun.row(name, of: check)
+            #expect(check.code == 1 && row?.result == "FAIL", "\(check)", sourceLocation: sourceLocation)
+            return row?.evidence ?? ""
+        }
+
+        /// `sed SCRIPT` on the running nginx's nginx.conf, reloaded: the row `name` then; the
+        /// container restarted after (ftinit renders nginx.conf again).
+        static func failedRow(_ name: String, withNginxEdited script: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+            try LocalStackRun.require(sourceLocation: sourceLocation)
+            defer { _ = try? DockerHost.run(["restart", "ft-services-local-nginx"]) }
+            let broken = try DockerHost.run(["exec", "ft-services-local-nginx", "sh", "-c", "sed -i '\(script)' /etc/nginx/nginx.conf && nginx -s reload"])
+            try #require(broken.succeeded, "\(broken)", sourceLocation: sourceLocation)
             Poll.sleep(.milliseconds(500))
-            let check = try LocalStackRun.check(["--only", "nginx"])
-            let row = LocalStackRun.row("nginx", of: check)
-            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains(": 302 ->") == true, "\(check)")
+            return try failedRow(name, sourceLocation: sourceLocation)
+        }
+
+        /// `image` built from a copy of the repository whose `file` (under images/IMAGE) is
+        /// changed by `change`, and run in place of the stack's: the row `name` then; `restore`
+        /// (up from this checkout) after.
+        static func failedRow(_ name: String, withImage image: String, file: String, changedBy change: (String) -> String,
+                              restore: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+            try LocalStackRun.require(sourceLocation: sourceLocation)
+            let copy = try Scratch()
+            defer { copy.remove() }
+            let path = "\(try LocalStackRun.repositoryCopy(in: copy))/images/\(image)/\(file)"
+            try change(try String(contentsOfFile: path, encoding: .utf8)).write(toFile: path, atomically: true, encoding: .utf8)
+            let broken = try LocalStackRun.up([image], root: copy.path)
+            try #require(broken.succeeded, "\(broken)", sourceLocation: sourceLocation)
+            let evidence = try failedRow(name, sourceLocation: sourceLocation)
+            let restored = try LocalStackRun.up(restore)
+            #expect(restored.succeeded, "\(restored)", sourceLocation: sourceLocation)
+            return evidence
+        }
+
+        /// nginx answers 302 where it must answer 301: the nginx row fails.
+        @Test func aWrongRedirectCodeFailsTheNginxRow() throws {
+            let evidence = try Self.failedRow("nginx", withNginxEdited: "s/return 301 https/return 302 https/")
+            #expect(evidence.contains(": 302 ->"), "\(evidence)")
         }
 
         /// The proxy without the rules that keep phpMyAdmin's redirects and cookies under
         /// /phpmyadmin/: the login lands outside phpMyAdmin (the classic failure).
         @Test func aProxyThatLosesThePrefixFailsTheProxyLoginRow() throws {
-            try LocalStackRun.require()
-            defer { _ = try? DockerHost.run(["restart", "ft-services-local-nginx"]) }
-            let broken = try DockerHost.run(["exec", "ft-services-local-nginx", "sh", "-c",
-                                             "sed -i '/X-Forwarded-Prefix\\|proxy_redirect\\|proxy_cookie_path/d' /etc/nginx/nginx.conf && nginx -s reload"])
-            try #require(broken.succeeded, "\(broken)")
-            Poll.sleep(.milliseconds(500))
-            let check = try LocalStackRun.check(["--only", "phpmyadmin-proxy"])
-            let row = LocalStackRun.row("phpmyadmin-proxy", of: check)
-            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains("not phpMyAdmin's main page") == true, "\(check)")
+            let evidence = try Self.failedRow("phpmyadmin-proxy", withNginxEdited: "/X-Forwarded-Prefix\\|proxy_redirect\\|proxy_cookie_path/d")
+            #expect(evidence.contains("not phpMyAdmin's main page"), "\(evidence)")
         }
 
         /// An ftps image whose passive range (30010-30014) is not the one published: the ftps row fails.
         @Test func aPassiveRangeThatIsNotServedFailsTheFtpsRow() throws {
-            try LocalStackRun.require()
-            let copy = try Scratch()
-            defer { copy.remove() }
-            let root = try LocalStackRun.repositoryCopy(in: copy)
-            let template = "\(root)/images/ftps/vsftpd.conf.tmpl"
-            try String(contentsOfFile: template, encoding: .utf8).replacingOccurrences(of: "pasv_min_port=30000", with: "pasv_min_port=30010")
-                .replacingOccurrences(of: "pasv_max_port=30004", with: "pasv_max_port=30014").write(toFile: template, atomically: true, encoding: .utf8)
-            let broken = try LocalStackRun.up(["ftps"], root: root)
-            try #require(broken.succeeded, "\(broken)")
-            let check = try LocalStackRun.check(["--only", "ftps"])
-            let row = LocalStackRun.row("ftps", of: check)
-            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains("not \(Self.lbIP):30000-30004") == true, "\(check)")
-            let restored = try LocalStackRun.up(["ftps"])
-            #expect(restored.succeeded, "\(restored)")
+            let evidence = try Self.failedRow("ftps", withImage: "ftps", file: "vsftpd.conf.tmpl", changedBy: {
+                $0.replacingOccurrences(of: "pasv_min_port=30000", with: "pasv_min_port=30010")
+                    .replacingOccurrences(of: "pasv_max_port=30004", with: "pasv_max_port=30014")
+            }, restore: ["ftps"])
+            #expect(evidence.contains("not \(Self.lbIP):30000-30004"), "\(evidence)")
         }
 
         /// A mysql image whose data does not survive a restart of its container (its bootstrap
-        /// empties the datadir on every start but the first): the persistence row fails.
+        /// empties the datadir on every start but the first): the persistence row fails. Its
+        /// data is gone, so the restore starts the database again, then WordPress, which
+        /// installs itself again.
         @Test func aDatadirThatDoesNotSurviveFailsThePersistenceRow() throws {
-            try LocalStackRun.require()
-            let copy = try Scratch()
-            defer { copy.remove() }
-            let root = try LocalStackRun.repositoryCopy(in: copy)
-            let bootstrap = "\(root)/images/mysql/bootstrap.sh"
-            try String(contentsOfFile: bootstrap, encoding: .utf8).replacingOccurrences(of: "\nset -eu\n", with: """
+            let evidence = try Self.failedRow("persistence", withImage: "mysql", file: "bootstrap.sh", changedBy: {
+                $0.replacingOccurrences(of: "\nset -eu\n", with: """
 
-                set -eu
-                if [ -e /run/mysqld/booted ]; then rm -rf /var/lib/mysql/*; fi
-                mkdir -p /run/mysqld && touch /run/mysqld/booted
+                    set -eu
+                    if [ -e /run/mysqld/booted ]; then rm -rf /var/lib/mysql/*; fi
+                    mkdir -p /run/mysqld && touch /run/mysqld/booted
 
-                """).write(toFile: bootstrap, atomically: true, encoding: .utf8)
-            let broken = try LocalStackRun.up(["mysql"], root: root)
-            try #require(broken.succeeded, "\(broken)")
-            let check = try LocalStackRun.check(["--only", "persistence"])
-            let row = LocalStackRun.row("persistence", of: check)
-            #expect(check.code == 1 && row?.result == "FAIL" && row?.evidence.contains("the marker is gone") == true, "\(check)")
-            // Its data is gone: the database again, then WordPress installs itself again.
-            let restored = try LocalStackRun.up(["mysql", "wordpress"])
-            #expect(restored.succeeded, "\(restored)")
+                    """)
+            }, restore: ["mysql", "wordpress"])
+            #expect(evidence.contains("the marker is gone"), "\(evidence)")
         }
     }
 }
