@@ -77,16 +77,15 @@ complete_credentials() {
     done
 }
 
-# write_credentials FILE ARRAY: the secret keys of ARRAY, written whole or not at all (a temporary
-# file renamed over FILE), mode 0600.
+# write_credentials FILE ARRAY: the secret keys of ARRAY, written whole or not at all: into a
+# file mktemp makes (0600 from its creation, an unpredictable name) beside FILE, renamed over
+# it. A directory made here is 0700; one that exists is left as its owner set it.
 write_credentials() {
     local -n credentials_from=$2
-    local key
-    mkdir -p "$(dirname "$1")"
-    (
-        umask 077
-        for key in "${SECRET_KEYS[@]}"; do printf '%s=%s\n' "$key" "${credentials_from[$key]}"; done >"$1.tmp"
-    )
-    chmod 600 "$1.tmp"
-    mv -f "$1.tmp" "$1"
+    local key directory temporary
+    directory=$(dirname "$1")
+    [[ -d $directory ]] || mkdir -p -m 0700 "$directory"
+    temporary=$(mktemp "$directory/.credentials.XXXXXXXX")
+    for key in "${SECRET_KEYS[@]}"; do printf '%s=%s\n' "$key" "${credentials_from[$key]}"; done >"$temporary"
+    mv -f "$temporary" "$1"
 }

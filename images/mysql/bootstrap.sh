@@ -17,6 +17,8 @@ set -eu
 conf=/etc/mysql/my.cnf
 datadir=/var/lib/mysql
 rundir=/run/mysqld
+# secure_file_priv (my.cnf): LOAD DATA / SELECT ... INTO OUTFILE only there, the server's alone.
+files=/var/lib/mysql-files
 init_file=$rundir/init.sql
 user=mysql
 install_db=/usr/bin/mariadb-install-db
@@ -37,8 +39,9 @@ sql_ident() {
 }
 
 group=$(id -gn "$user") || die "no user '$user'"
-mkdir -p "$datadir" "$rundir"
-chown "$user:$group" "$rundir"
+mkdir -p "$datadir" "$rundir" "$files"
+chown "$user:$group" "$rundir" "$files"
+chmod 0700 "$files"
 # A fresh volume belongs to root; only what is not the server's yet is changed.
 find "$datadir" ! -user "$user" -exec chown "$user:$group" {} +
 
@@ -68,10 +71,9 @@ SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');
 DROP USER IF EXISTS ''@'localhost', root@'127.0.0.1', root@'::1';
 EXECUTE IMMEDIATE CONCAT("DROP USER IF EXISTS ''@'", @@hostname, "', root@'", @@hostname, "'");
 SQL
+    # root from inside the container only (the socket): no root@'%' (an older boot's goes).
     printf "ALTER USER root@localhost IDENTIFIED VIA mysql_native_password USING PASSWORD('%s') OR unix_socket;\n" "$root_password"
-    printf "CREATE USER IF NOT EXISTS root@'%%' IDENTIFIED BY '%s';\n" "$root_password"
-    printf "ALTER USER root@'%%' IDENTIFIED BY '%s';\n" "$root_password"
-    printf "GRANT ALL PRIVILEGES ON *.* TO root@'%%' WITH GRANT OPTION;\n"
+    printf "DROP USER IF EXISTS root@'%%';\n"
     # The health check logs in as the server's OS user over the socket, with no password.
     printf "CREATE USER IF NOT EXISTS '%s'@localhost IDENTIFIED VIA unix_socket;\n" "$run_user"
     printf "CREATE DATABASE IF NOT EXISTS \`%s\`;\n" "$db"
@@ -81,4 +83,4 @@ SQL
 } >"$init_file.new"
 chown "$user:$group" "$init_file.new"
 mv -f "$init_file.new" "$init_file"
-echo "accounts for mariadbd's --init-file in $init_file: root, database '$WP_DB_NAME', user '$WP_DB_USER'@'%'"
+echo "accounts for mariadbd's --init-file in $init_file: root@localhost, database '$WP_DB_NAME', user '$WP_DB_USER'@'%'"

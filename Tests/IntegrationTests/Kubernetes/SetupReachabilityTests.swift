@@ -46,6 +46,12 @@ extension Integration {
             })
             #expect(Set(keys.keys) == ManifestPolicy.secretKeys, "the Secret's keys differ from what the Deployments read: \(keys.keys.sorted())")
             #expect(keys["WP_AUTH_SALT_SEED"]?.count == 48, "no WP_AUTH_SALT_SEED of 48 characters")
+            // Issue 17: the file 0600 from its creation (mktemp), in a directory of mode 0700, nothing left beside it.
+            let directory = scratch.file("home/.config/ft-services")
+            let fileMode = (try FileManager.default.attributesOfItem(atPath: "\(directory)/credentials-minikube")[.posixPermissions] as? NSNumber)?.intValue
+            let directoryMode = (try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? NSNumber)?.intValue
+            #expect(fileMode == 0o600 && directoryMode == 0o700, "modes \(String(fileMode ?? 0, radix: 8)), \(String(directoryMode ?? 0, radix: 8))")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["credentials-minikube"])
         }
 
         /// Step 10 runs ./setup.sh check against the stack: what answers on the ports here is no

@@ -24,6 +24,24 @@ extension Integration {
             return ContinuousClock.now - started
         }
 
+        /// Issue 17: root logs in from inside the container only (no root@'%', even with the
+        /// right password); server-side files only in the server's own directory; the WordPress
+        /// user holds its database and nothing else (no FILE, no GRANT OPTION).
+        @Test func rootOnlyFromInsideAndTheWordPressUserOnItsDatabaseOnly() throws {
+            try Stack.require("mysql")
+            let remoteRoot = try StackClients.tcpSQL("SELECT 1", user: "root", password: Stack.secret("MYSQL_ROOT_PASSWORD"))
+            #expect(!remoteRoot.succeeded && remoteRoot.stderr.contains("Access denied for user 'root'"), "\(remoteRoot)")
+            #expect(try StackClients.query("SELECT CURRENT_USER()", asRoot: true) == "root@localhost")
+            #expect(try StackClients.query("SELECT COUNT(*) FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost'", asRoot: true) == "0")
+            #expect(try StackClients.query("SELECT @@secure_file_priv", asRoot: true) == "/var/lib/mysql-files/")
+            let grants = try StackClients.query("SHOW GRANTS").split(separator: "\n").map { String($0) }
+            let user = Stack.secret("WP_DB_USER"), database = Stack.secret("WP_DB_NAME")
+            #expect(grants.count == 2 && grants[0].hasPrefix("GRANT USAGE ON *.* TO `\(user)`@`%`")
+                    && grants[1] == "GRANT ALL PRIVILEGES ON `\(database)`.* TO `\(user)`@`%`", "\(grants)")
+            let outfile = try StackClients.sql("SELECT 1 INTO OUTFILE '/tmp/ft-probe'")
+            #expect(!outfile.succeeded && outfile.stderr.contains("Access denied"), "\(outfile)")
+        }
+
         @Test func rowsSurviveAKilledMariadbdAndANewContainerOnTheSameVolume() throws {
             try Stack.require("influxdb")
             _ = try? DockerHost.run(["rm", "-f", Self.name])

@@ -61,6 +61,9 @@ extension Integration {
 
             let wrong = try Self.cookieLogin(Stack.secret("WP_DB_USER"), "not-the-password")
             #expect(wrong.code == 1 && wrong.stdout.contains("login refused"), "a wrong password: \(wrong)")
+            // Issue 17: no root through phpMyAdmin (AllowRoot = false), even with root's password.
+            let root = try Self.cookieLogin("root", Stack.secret("MYSQL_ROOT_PASSWORD"))
+            #expect(root.code == 1 && root.stdout.contains("login refused"), "root logged in: \(root)")
         }
 
         @Test func killingEachDaemonEndsTheContainer() throws {

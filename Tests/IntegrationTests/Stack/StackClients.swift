@@ -21,14 +21,25 @@ enum StackClients {
         return try HTTPResponse.parse(result, sourceLocation: sourceLocation)
     }
 
-    /// SQL over TCP to mysql:3306 (or `host`) as the WordPress user, or as root@'%' with `asRoot`.
+    /// SQL over TCP to mysql:3306 (or `host`) as the WordPress user (the password through
+    /// MYSQL_PWD); with `asRoot`, as root@localhost inside the shared mysql container, over its
+    /// socket: root has no other way in.
     static func sql(_ statement: String, asRoot: Bool = false, host: String = "mysql",
                     sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
-        let user = asRoot ? "root" : Stack.secret("WP_DB_USER")
-        let password = Stack.secret(asRoot ? "MYSQL_ROOT_PASSWORD" : "WP_DB_PASSWORD")
-        return try Stack.run(["mariadb", "--no-defaults", "--protocol=tcp", "-h", host, "-P", "3306", "-u", user,
-                              "--password=\(password)", "--batch", "--skip-column-names", "--connect-timeout=10",
-                              Stack.secret("WP_DB_NAME"), "-e", statement], sourceLocation: sourceLocation)
+        if asRoot {
+            return try Stack.container("mysql").exec(["mariadb", "--socket=/run/mysqld/mysqld.sock", "-u", "root", "--batch",
+                                                      "--skip-column-names", "-e", statement])
+        }
+        return try tcpSQL(statement, user: Stack.secret("WP_DB_USER"), password: Stack.secret("WP_DB_PASSWORD"), host: host,
+                          sourceLocation: sourceLocation)
+    }
+
+    /// SQL over TCP to `host`:3306 as `user`, the password through MYSQL_PWD.
+    static func tcpSQL(_ statement: String, user: String, password: String, host: String = "mysql",
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+        try Stack.run(["mariadb", "--no-defaults", "--protocol=tcp", "-h", host, "-P", "3306", "-u", user, "--batch",
+                       "--skip-column-names", "--connect-timeout=10", Stack.secret("WP_DB_NAME"), "-e", statement],
+                      environment: ["MYSQL_PWD": password], sourceLocation: sourceLocation)
     }
 
     /// `sql`, required to succeed; its output, trimmed.
