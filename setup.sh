@@ -928,7 +928,10 @@ summary() {
     say ""
     say "Kubernetes dashboard:"
     if [[ -z $CONTEXT ]]; then
-        say "  minikube -p $PROFILE dashboard --url        (prints a local URL; no login needed through it)"
+        # minikube's addon binds the dashboard's own service account to cluster-admin
+        # (deploy/addons/dashboard/dashboard-clusterrolebinding.yaml): without a login, the URL is cluster-admin.
+        say "  minikube -p $PROFILE dashboard --url        (a local URL; WARNING: without a login it acts as cluster-admin,"
+        say "                                              minikube's addon binds it so: log in with the read-only token below)"
     else
         say "  kubectl --context $KCTX -n $DASHBOARD_NAMESPACE port-forward svc/kubernetes-dashboard 8443:443   then https://localhost:8443"
     fi

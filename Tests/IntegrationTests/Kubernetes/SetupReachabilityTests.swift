@@ -38,6 +38,9 @@ extension Integration {
             #expect(result.code == 0, "\(result)")
             #expect(result.stdout.contains("ports 80 443 5050 5000 3000 21 22 answer on 127.0.0.1"), "\(result)")
             #expect(result.stdout.contains("ft_services is up. LoadBalancer IP: 127.0.0.1"), "\(result)")
+            // Issue 17: the dashboard's login-less URL is cluster-admin (minikube's addon): the summary says so.
+            #expect(result.stdout.contains("without a login it acts as cluster-admin") && result.stdout.contains("login token (read-only account)"),
+                    "\(result)")
             // The Secret's keys, made on a first run: the WordPress salts' seed among them, so
             // that every wordpress pod derives the same salts (issue 13).
             let credentials = try #require(scratch.read("home/.config/ft-services/credentials-minikube"))

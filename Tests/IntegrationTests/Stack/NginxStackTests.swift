@@ -12,10 +12,11 @@ extension Integration {
         static let lbIP = Stack.lbIP
 
         /// `ssh` with a password (sshpass -e, the password from the environment) to the LB IP.
-        static func ssh(_ user: String, password: String, command: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
+        static func ssh(_ user: String, password: String, command: String, options: [String] = [],
+                        sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolResult {
             try Stack.run(["sshpass", "-e", "ssh", "-o", "StrictHostKeyChecking=no",
                            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "PreferredAuthentications=password",
-                           "-o", "PubkeyAuthentication=no", "-o", "LogLevel=ERROR", "-p", "22", "\(user)@\(lbIP)", command],
+                           "-o", "PubkeyAuthentication=no", "-o", "LogLevel=ERROR"] + options + ["-p", "22", "\(user)@\(lbIP)", command],
                           environment: ["SSHPASS": password], timeout: .seconds(30), sourceLocation: sourceLocation)
         }
 
@@ -135,6 +136,31 @@ extension Integration {
             let wrong = try Self.ssh(user, password: "not-the-password", command: "echo ok")
             #expect(wrong.code == 5 || wrong.code == 255, "a wrong password: \(wrong)")
             #expect(!wrong.stdout.contains("ok"), "\(wrong)")
+        }
+
+        /// Issue 17: the SSH account is a shell, not a relay, and sshd offers no SHA-1 or 64-bit MAC.
+        @Test func sshForwardsNothingAndOffersNoWeakMAC() throws {
+            let nginx = try Stack.require("nginx")
+            let user = Stack.secret("SSH_USER"), password = Stack.secret("SSH_PASSWORD")
+            let remote = try Self.ssh(user, password: password, command: "echo ok",
+                                      options: ["-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:80"])
+            #expect(!remote.succeeded && remote.stderr.contains("remote port forwarding failed"), "\(remote)")
+            // A MAC is negotiated only with a cipher that has none of its own (CTR, not AEAD).
+            let weak = try Self.ssh(user, password: password, command: "echo ok",
+                                    options: ["-o", "Ciphers=aes128-ctr", "-o", "MACs=hmac-sha1,umac-64@openssh.com"])
+            #expect(!weak.succeeded, "\(weak)")
+            // The client is quiet at LogLevel=ERROR; sshd logs why.
+            let refused = DockerHost.eventually(.seconds(5)) { (nginx.logs + nginx.serviceOutput).contains("no matching MAC found") }
+            #expect(refused, "sshd did not log the MAC refusal\(nginx.report)")
+            // What sshd itself made of its config (sshd -T: the effective values).
+            let effective = try nginx.exec(["/usr/sbin/sshd", "-T", "-f", "/etc/ssh/sshd_config"])
+            try #require(effective.succeeded, "\(effective)")
+            for line in ["maxauthtries 3", "allowtcpforwarding no", "allowagentforwarding no", "allowstreamlocalforwarding no",
+                         "permittunnel no", "gatewayports no", "permituserenvironment no", "x11forwarding no"] {
+                #expect(effective.stdout.split(separator: "\n").contains(Substring(line)), "\(line): \(effective.stdout)")
+            }
+            let macs = effective.stdout.split(separator: "\n").first { $0.hasPrefix("macs ") } ?? ""
+            #expect(!macs.isEmpty && !macs.contains("sha1") && !macs.contains("umac-64"), "\(macs)")
         }
 
         @Test func rootCannotLogInOverSSH() throws {

@@ -57,6 +57,21 @@ extension Integration {
             #expect(dotFile.status == 403, "\(dotFile)")
         }
 
+        /// Issue 17: a PHP file that got into uploads (the volume users write) never runs, and
+        /// XML-RPC is off (system.multicall would try many passwords in one request).
+        @Test func uploadedPHPNeverRunsAndXMLRPCIsOff() throws {
+            let wordpress = try Stack.require("wordpress")
+            let planted = try wordpress.exec(["sh", "-c", #"for f in probe.php probe.PHP7 probe.phtml; do printf '<?php echo "ran-" . (6 * 7);' > /var/www/wordpress/wp-content/uploads/$f; done"#])
+            try #require(planted.succeeded, "\(planted)")
+            for name in ["probe.php", "probe.PHP7", "probe.phtml"] {
+                let page = try StackClients.fetch("\(Self.site)/wp-content/uploads/\(name)", trusting: "wordpress")
+                #expect(page.status == 403 && !page.body.contains("ran-42"), "\(name): \(page)")
+            }
+            let multicall = #"<?xml version="1.0"?><methodCall><methodName>system.listMethods</methodName></methodCall>"#
+            let rpc = try StackClients.fetch("\(Self.site)/xmlrpc.php", trusting: "wordpress", extra: ["--data-binary", multicall])
+            #expect(rpc.status == 403 && !rpc.body.contains("methodResponse"), "\(rpc)")
+        }
+
         @Test func theAdministratorAndOneUserPerRoleExist() throws {
             let wordpress = try Stack.require("wordpress")
             let users = try Self.usersAndRoles()
