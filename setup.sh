@@ -472,6 +472,9 @@ start_cluster() {
         if [[ $state != Stopped/* && $state != Paused/* ]] || ((DRIVER_GIVEN)); then
             [[ -n $DRIVER ]] && flags+=("--driver=$DRIVER")
         fi
+        # A network plugin that enforces NetworkPolicy (srcs/network-policies.yaml): minikube's
+        # default one does not. A profile that exists keeps the plugin it was made with.
+        [[ $state == Stopped/* || $state == Paused/* ]] || flags+=(--cni=calico)
         dry && note "(dry run: minikube start runs only when the profile is not running)"
         run minikube "${flags[@]}" "${extra[@]}" || die "minikube start failed (see its output above; \`minikube logs\` has more)"
     fi
@@ -782,6 +785,11 @@ apply_srcs() {
         done
     fi
     dry || retry 10 6 apply_srcs_once || die "applying srcs/ failed (see kubectl's message above)"
+    if [[ -n $CONTEXT ]]; then
+        note "NetworkPolicies applied: enforced only if context $CONTEXT's network plugin implements them (Calico, Cilium...)"
+    else
+        note "NetworkPolicies applied: enforced by Calico on a profile setup.sh made (--cni=calico); an older profile keeps its plugin"
+    fi
 }
 
 # ---------------------------------------------------------------------------------------

@@ -169,7 +169,7 @@ extension Integration {
             // The commands it would run, in order.
             let commands = Self.commands(result.stdout)
             var expected = [
-                "minikube start -p minikube --driver=docker",
+                "minikube start -p minikube --driver=docker --cni=calico",
                 "minikube -p minikube ip",
                 "minikube -p minikube addons enable dashboard",
                 "kubectl --context minikube apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/config/manifests/metallb-native.yaml",
@@ -206,7 +206,7 @@ extension Integration {
             let result = try Self.run(["--dry-run", "--lb-ip", "192.168.49.150", "--driver=podman"], in: scratch)
             #expect(result.code == 0, "\(result)")
             let commands = Self.commands(result.stdout)
-            #expect(commands.contains { $0.contains("minikube start -p minikube --driver=podman") }, "\(result)")
+            #expect(commands.contains { $0.contains("minikube start -p minikube --driver=podman --cni=calico") }, "\(result)")
             #expect(commands.contains { $0.contains("--from-literal=LB_IP=192.168.49.150") }, "\(result)")
             #expect(commands.contains { $0.contains("LB_IP: 192.168.49.150/") && $0.contains("kubectl kustomize") }, "\(result)")
         }
