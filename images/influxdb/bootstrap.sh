@@ -12,7 +12,8 @@ set -eu
 : "${INFLUXDB_ADMIN_USER:?is required}" "${INFLUXDB_ADMIN_PASSWORD:?is required}"
 : "${INFLUXDB_METRICS_USER:?is required}" "${INFLUXDB_METRICS_PASSWORD:?is required}"
 db=${INFLUXDB_DB:-ftservices}
-url=http://127.0.0.1:8086
+# The daemon to talk to: the running one, or first-admin.sh's temporary one ($1).
+url=${1:-http://127.0.0.1:8086}
 
 die() {
     echo "error: $*" >&2

@@ -21,7 +21,9 @@ extension Integration {
 
         @Test func pingWriteAndQueryWorkWithAuthEnforced() throws {
             let influxdb = try Stack.require("influxdb")
-            #expect(influxdb.events("exited", subject: "influxdb-init").first?["code"] == "0", "\(influxdb.report)")
+            // influxdb-init runs once influxd is healthy: its end may follow the probe's answer.
+            let initEnded = DockerHost.eventually(.seconds(30)) { !influxdb.events("exited", subject: "influxdb-init").isEmpty }
+            #expect(initEnded && influxdb.events("exited", subject: "influxdb-init").first?["code"] == "0", "\(influxdb.report)")
             #expect(try Self.curl(["http://influxdb:8086/ping"], user: nil).status == "204")
             let anonymous = try Self.curl(["http://influxdb:8086/query", "--data-urlencode", "q=SHOW DATABASES"], user: nil)
             #expect(anonymous.status == "401", "a query without credentials must be refused: \(anonymous)")
@@ -69,6 +71,34 @@ extension Integration {
                 return names.allSatisfy { answer.body.contains("[\"service\",\"\($0)\"]") }
             }
             #expect(all, "services whose metrics arrived: \(answer)")
+        }
+
+        /// Issue 17: with auth on and no user yet, InfluxDB lets anyone create the first admin.
+        /// A client hammering port 8086 of a container starting on an empty volume from its
+        /// first moment never gets to: the accounts exist before influxd proper listens (made
+        /// by a temporary daemon on 127.0.0.1). And /debug/pprof is not served.
+        @Test func nobodyClaimsTheFirstAdminAndNoProfilesAreServed() throws {
+            let influxdb = try Stack.startExtra("ft-test-influxdb-claim", image: "influxdb",
+                                                environment: Stack.environment(of: "influxdb").merging(["INFLUXDB_URL": ""]) { $1 })
+            defer { influxdb.remove() }
+            let address = influxdb.address
+            let claim = "q=CREATE USER intruder WITH PASSWORD 'x' WITH ALL PRIVILEGES"
+            var first = ""
+            let answered = try DockerHost.eventually(.seconds(60)) {
+                first = try Tool.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "-XPOST",
+                                      "http://\(address):8086/query", "--data-urlencode", claim]).stdout
+                return first != "000"
+            }
+            #expect(answered && first == "401", "the first answer of port 8086 to an unauthenticated CREATE USER: \(first)\(influxdb.report)")
+            try influxdb.waitHealthy(within: .seconds(60))
+            let users = try Tool.run(["curl", "-s", "-u", Self.admin, "http://\(address):8086/query", "--data-urlencode", "q=SHOW USERS"])
+            #expect(users.stdout.contains("\"admin\"") && !users.stdout.contains("intruder"), "\(users)")
+            let order = influxdb.logs.split(separator: "\n").map(String.init)
+            let made = order.firstIndex { $0.contains("exited task=influxdb-first-admin") && $0.contains("code=0") }
+            let opened = order.firstIndex { $0.contains("started service=influxd") }
+            #expect(made != nil && opened != nil && made! < opened!, "the accounts must come first\(influxdb.report)")
+            let pprof = try Tool.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", Self.admin, "http://\(address):8086/debug/pprof/"])
+            #expect(pprof.stdout == "404", "/debug/pprof/: \(pprof)")
         }
 
         @Test func killingEachDaemonEndsTheContainer() throws {
