@@ -325,22 +325,22 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
         MalformedConfig(
             label: "an unknown key in a service",
             text: "[service web]\nrun = web\nrestart = always",
-            diagnostics: ["/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)"]),
+            diagnostics: ["/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, env-clear, env-pass, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)"]),
         MalformedConfig(
             label: "keys are case-sensitive",
             text: "[service web]\nRun = web",
             diagnostics: [
                 "/etc/ftinit.conf:1: [service web] has no 'run' key",
-                "/etc/ftinit.conf:2: unknown key 'Run' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)",
+                "/etc/ftinit.conf:2: unknown key 'Run' in [service web] (expected run, user, dir, env, env-clear, env-pass, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)",
             ]),
         MalformedConfig(
             label: "stop-signal belongs to services, not tasks",
             text: "[task keys]\nrun = keygen\nstop-signal = TERM",
-            diagnostics: ["/etc/ftinit.conf:3: unknown key 'stop-signal' in [task keys] (expected run, user, dir, env, after, timeout)"]),
+            diagnostics: ["/etc/ftinit.conf:3: unknown key 'stop-signal' in [task keys] (expected run, user, dir, env, env-clear, env-pass, after, timeout)"]),
         MalformedConfig(
             label: "timeout belongs to tasks, not services",
             text: "[service web]\nrun = web\ntimeout = 5s",
-            diagnostics: ["/etc/ftinit.conf:3: unknown key 'timeout' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)"]),
+            diagnostics: ["/etc/ftinit.conf:3: unknown key 'timeout' in [service web] (expected run, user, dir, env, env-clear, env-pass, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)"]),
         MalformedConfig(
             label: "an unknown key in [init]",
             text: "[init]\nrun = everything",
@@ -501,7 +501,7 @@ struct MalformedConfig: Sendable, CustomTestStringConvertible {
             label: "CRLF line endings: lines are counted right and no CR leaks into messages",
             text: "[service web]\r\nrun = a\r\nrestart = no\r\nrun = b\r\n[oops]\r\n",
             diagnostics: [
-                "/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)",
+                "/etc/ftinit.conf:3: unknown key 'restart' in [service web] (expected run, user, dir, env, env-clear, env-pass, after, stop-signal, stop-timeout, check, check-interval, check-start-interval, check-timeout, check-retries, start-period)",
                 "/etc/ftinit.conf:4: duplicate key 'run' (first set on line 2)",
                 "/etc/ftinit.conf:5: unknown section [oops] (expected init, service, task, tls, template or metrics)",
             ]),

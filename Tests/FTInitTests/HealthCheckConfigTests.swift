@@ -143,7 +143,7 @@ import Testing
         MalformedConfig(
             label: "a check in a task",
             text: "[task keys]\nrun = keygen\ncheck = exec true",
-            diagnostics: ["/etc/ftinit.conf:3: unknown key 'check' in [task keys] (expected run, user, dir, env, after, timeout)"]),
+            diagnostics: ["/etc/ftinit.conf:3: unknown key 'check' in [task keys] (expected run, user, dir, env, env-clear, env-pass, after, timeout)"]),
         MalformedConfig(
             label: "an unknown check kind",
             text: "[service dns]\nrun = dns\ncheck = udp 127.0.0.1:53",

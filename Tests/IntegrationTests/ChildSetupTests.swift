@@ -45,6 +45,40 @@ extension Integration {
             #expect(ProcFS.statusMask(pid, "SigIgn") == 0, "ignored signals: \(ProcFS.status(pid)?["SigIgn"] ?? "?")")
         }
 
+        /// Issue 17: with `env-clear = yes` a service, here as another user, holds in its
+        /// environment PATH, what `env-pass` names, its user's HOME/USER/LOGNAME and its own
+        /// `env` lines, and none of ftinit's other variables (the secrets of the pod).
+        @Test func aServiceWithEnvClearSeesOnlyWhatItWasGiven() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [service narrow]
+                run = sleep 4503
+                user = nobody
+                env-clear = yes
+                env-pass = KEPT
+                env = OWN=${OTHER_SECRET:-unset}-used-in-config
+
+                [service wide]
+                run = sleep 4504
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], environment: ["KEPT": "k", "OTHER_SECRET": "s3cret", "DB_PASSWORD": "pw"],
+                                           directory: scratch.path)
+            defer { ftinit.stop() }
+            let narrow = try ftinit.hostPid(of: try ftinit.requireEvent("started", subject: "narrow"))
+            let wide = try ftinit.hostPid(of: try ftinit.requireEvent("started", subject: "wide"))
+            let environ = { (pid: pid_t) -> [String] in
+                ((try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()).split(separator: 0)
+                    .map { String(decoding: $0, as: UTF8.self) }
+            }
+            let names = Set(environ(narrow).map { String($0.prefix { $0 != "=" }) })
+            #expect(names == ["PATH", "KEPT", "HOME", "USER", "LOGNAME", "OWN"], "\(environ(narrow))")
+            #expect(environ(narrow).contains("OWN=s3cret-used-in-config") && !environ(narrow).contains { $0.hasPrefix("DB_PASSWORD=") })
+            // Without it, everything: what the images did before.
+            #expect(environ(wide).contains("DB_PASSWORD=pw") && environ(wide).contains("OTHER_SECRET=s3cret"), "\(environ(wide))")
+        }
+
         @Test func serviceGetsItsDirEnvAndSubstitutedVariables() throws {
             let scratch = try Scratch()
             defer { scratch.remove() }

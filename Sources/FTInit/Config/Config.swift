@@ -41,6 +41,9 @@ public struct Program: Sendable, Equatable {
     public var user: Located<String>?
     public var dir: Located<String>?
     public var env: [String] = []          // `KEY=VALUE`, added to ftinit's environment
+    /// `env-clear = yes`: the names of ftinit's environment it keeps (`env-pass`; PATH always);
+    /// nil: it inherits all of it.
+    public var envPass: [String]?
     public var after: [Located<String>] = []
     public var stopSignal: Int32 = SIGTERM
     public var stopTimeout: TimeSpan = .seconds(10)

@@ -76,7 +76,7 @@ public struct ConfigLoader {
         }
     }
 
-    static let repeatableKeys: Set<String> = ["env"]
+    static let repeatableKeys: Set<String> = ["env", "env-pass"]
 
     private mutating func readInit(_ section: IniDocument.Section, into config: inout Config) {
         for entry in section.entries {
@@ -97,8 +97,8 @@ public struct ConfigLoader {
         }
     }
 
-    static let serviceKeys = ["run", "user", "dir", "env", "after", "stop-signal", "stop-timeout"] + checkKeys
-    static let taskKeys = ["run", "user", "dir", "env", "after", "timeout"]
+    static let serviceKeys = ["run", "user", "dir", "env", "env-clear", "env-pass", "after", "stop-signal", "stop-timeout"] + checkKeys
+    static let taskKeys = ["run", "user", "dir", "env", "env-clear", "env-pass", "after", "timeout"]
 
     private mutating func readProgram(_ section: IniDocument.Section) -> Program? {
         guard let kind = Program.Kind(rawValue: section.kind) else { return nil }
@@ -113,6 +113,7 @@ public struct ConfigLoader {
         var program = Program(kind: kind, name: name, line: section.line)
         let allowed = kind == .service ? Self.serviceKeys : Self.taskKeys
         var hasRun = false
+        var passed: [String] = [], passLine: Int?
         for entry in section.entries {
             guard allowed.contains(entry.key) else {
                 fail(entry.line, "unknown key '\(entry.key)' in [\(kind.rawValue) \(name)] (expected \(allowed.joined(separator: ", ")))")
@@ -139,6 +140,21 @@ public struct ConfigLoader {
                 } else {
                     fail(entry.line, "env must be KEY=VALUE with KEY a variable name, got '\(entry.value)'")
                 }
+            case "env-clear":
+                switch entry.value {
+                case "yes", "true", "on": program.envPass = program.envPass ?? []
+                case "no", "false", "off": program.envPass = nil
+                default: fail(entry.line, "env-clear must be yes or no, got '\(entry.value)'")
+                }
+            case "env-pass":
+                passLine = passLine ?? entry.line
+                for name in entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+                    if Expander.isValidName(name) {
+                        passed.append(String(name))
+                    } else {
+                        fail(entry.line, "env-pass names variables, got '\(name)'")
+                    }
+                }
             case "after":
                 program.after += entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" })
                     .map { Located(value: String($0), line: entry.line) }
@@ -157,6 +173,13 @@ public struct ConfigLoader {
             }
         }
         if !hasRun { fail(section.line, "[\(kind.rawValue) \(name)] has no 'run' key") }
+        if let passLine {
+            if program.envPass == nil {
+                fail(passLine, "env-pass keeps variables when the environment is cleared: it needs env-clear = yes")
+            } else {
+                program.envPass = passed
+            }
+        }
         if kind == .service { program.check = readCheck(section) }
         return program
     }

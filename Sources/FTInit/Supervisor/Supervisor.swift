@@ -212,11 +212,18 @@ public final class Supervisor {
         }
     }
 
-    /// How `argv` runs on behalf of `child`: its user, dir and environment.
+    /// How `argv` runs on behalf of `child`: its user, dir and environment (ftinit's, or with
+    /// `env-clear` only PATH and its `env-pass` names of it; then its identity's and its `env`).
     func spawnRequest(for child: Child, argv: [String]) -> SpawnRequest {
+        let inherited = child.program.envPass.map { kept in
+            baseEnvironment.filter { entry in
+                let name = entry.prefix { $0 != "=" }
+                return name == "PATH" || kept.contains { $0 == name }
+            }
+        } ?? baseEnvironment
         var request = SpawnRequest(
             argv: argv,
-            environment: mergedEnvironment(baseEnvironment, (child.identity?.environment ?? []) + child.program.env))
+            environment: mergedEnvironment(inherited, (child.identity?.environment ?? []) + child.program.env))
         request.directory = child.program.dir?.value
         request.identity = child.identity
         request.stdin = devNull

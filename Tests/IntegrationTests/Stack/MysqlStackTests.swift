@@ -26,7 +26,8 @@ extension Integration {
 
         /// Issue 17: root logs in from inside the container only (no root@'%', even with the
         /// right password); server-side files only in the server's own directory; the WordPress
-        /// user holds its database and nothing else (no FILE, no GRANT OPTION).
+        /// user holds its database and nothing else (no FILE, no GRANT OPTION); mariadbd itself
+        /// holds no password in its environment.
         @Test func rootOnlyFromInsideAndTheWordPressUserOnItsDatabaseOnly() throws {
             try Stack.require("mysql")
             let remoteRoot = try StackClients.tcpSQL("SELECT 1", user: "root", password: Stack.secret("MYSQL_ROOT_PASSWORD"))
@@ -40,6 +41,12 @@ extension Integration {
                     && grants[1] == "GRANT ALL PRIVILEGES ON `\(database)`.* TO `\(user)`@`%`", "\(grants)")
             let outfile = try StackClients.sql("SELECT 1 INTO OUTFILE '/tmp/ft-probe'")
             #expect(!outfile.succeeded && outfile.stderr.contains("Access denied"), "\(outfile)")
+            // mariadbd holds no password of the pod in its environment (env-clear): an account
+            // with FILE could read /proc/self/environ.
+            let mysql = Stack.container("mysql")
+            let pid = try #require(mysql.pid(of: "mariadb"), "\(mysql.report)")
+            let environ = try mysql.exec(["cat", "/proc/\(pid)/environ"]).stdout
+            #expect(!environ.isEmpty && !environ.contains("PASSWORD"), "mariadbd's environment: \(environ.replacingOccurrences(of: "\0", with: " "))")
         }
 
         @Test func rowsSurviveAKilledMariadbdAndANewContainerOnTheSameVolume() throws {
