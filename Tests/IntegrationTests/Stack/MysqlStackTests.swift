@@ -45,7 +45,10 @@ extension Integration {
             // with FILE could read /proc/self/environ.
             let mysql = Stack.container("mysql")
             let pid = try #require(mysql.pid(of: "mariadb"), "\(mysql.report)")
-            let environ = try mysql.exec(["cat", "/proc/\(pid)/environ"]).stdout
+            // Read as mysql, the process's own user: root in the container lacks CAP_SYS_PTRACE.
+            let read = try DockerHost.run(["exec", "-u", "mysql", mysql.name, "cat", "/proc/\(pid)/environ"])
+            try #require(read.succeeded, "\(read)")
+            let environ = read.stdout
             #expect(!environ.isEmpty && !environ.contains("PASSWORD"), "mariadbd's environment: \(environ.replacingOccurrences(of: "\0", with: " "))")
         }
 
