@@ -86,11 +86,7 @@ public struct ConfigLoader {
             case "socket":
                 if let path = nonEmpty(entry) { config.socketPath = path }
             case "log-prefix":
-                switch entry.value {
-                case "yes", "true", "on": config.logPrefix = true
-                case "no", "false", "off": config.logPrefix = false
-                default: fail(entry.line, "log-prefix must be yes or no, got '\(entry.value)'")
-                }
+                if let on = yesOrNo(entry) { config.logPrefix = on }
             default:
                 fail(entry.line, "unknown key '\(entry.key)' in [init] (expected stop-timeout, log-prefix, socket)")
             }
@@ -141,11 +137,7 @@ public struct ConfigLoader {
                     fail(entry.line, "env must be KEY=VALUE with KEY a variable name, got '\(entry.value)'")
                 }
             case "env-clear":
-                switch entry.value {
-                case "yes", "true", "on": program.envPass = program.envPass ?? []
-                case "no", "false", "off": program.envPass = nil
-                default: fail(entry.line, "env-clear must be yes or no, got '\(entry.value)'")
-                }
+                if let clear = yesOrNo(entry) { program.envPass = clear ? program.envPass ?? [] : nil }
             case "env-pass":
                 passLine = passLine ?? entry.line
                 for name in entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
@@ -182,6 +174,17 @@ public struct ConfigLoader {
         }
         if kind == .service { program.check = readCheck(section) }
         return program
+    }
+
+    /// A yes/no key (`yes`, `true`, `on` / `no`, `false`, `off`), or nil after reporting it.
+    mutating func yesOrNo(_ entry: IniDocument.Entry) -> Bool? {
+        switch entry.value {
+        case "yes", "true", "on": return true
+        case "no", "false", "off": return false
+        default:
+            fail(entry.line, "\(entry.key) must be yes or no, got '\(entry.value)'")
+            return nil
+        }
     }
 
     mutating func expanded(_ entry: IniDocument.Entry) -> String? {
