@@ -859,12 +859,12 @@ wait_lb_ip() {
 # The public ports, reached from this host on the LB IP as a browser or a client would: each
 # must answer HTTP(S) (any status) or send its banner. Up to REACH_TIMEOUT s (MetalLB's first
 # ARP answer and the Services' endpoints can lag the rollouts by a few seconds).
-readonly PUBLIC_PORTS=("80 http" "443 https" "5050 https" "5000 https" "3000 http" "21 banner 220" "22 banner SSH-")
+readonly PUBLIC_PORTS=("80 http" "443 https" "5050 https" "5000 https" "3000 https" "21 banner 220" "22 banner SSH-")
 REACH_TIMEOUT=${REACH_TIMEOUT:-90}
 check_reachable() {
     local deadline entry port kind expected silent answer
     note "reaching every public port on $LB_IP from this host"
-    show "curl each of http://$LB_IP:80 https://$LB_IP:443 :5050 :5000 http://$LB_IP:3000, and the banners of $LB_IP:21 (220) and :22 (SSH-)"
+    show "curl each of http://$LB_IP:80 https://$LB_IP:443 :5050 :5000 :3000, and the banners of $LB_IP:21 (220) and :22 (SSH-)"
     dry && return 0
     deadline=$((SECONDS + REACH_TIMEOUT))
     while :; do
@@ -926,7 +926,7 @@ summary() {
     say "  nginx                  https://$ip           (its page; http://$ip redirects; /wordpress -> :5050, /phpmyadmin -> phpMyAdmin)"
     say "  WordPress              https://$ip:5050      user admin"
     say "  phpMyAdmin             https://$ip:5000      user wordpress (WP_DB_PASSWORD)"
-    say "  Grafana                http://$ip:3000       user admin"
+    say "  Grafana                https://$ip:3000      user admin"
     say "  FTPS                   ftps://$ip:21         user ft (explicit TLS; passive ports 30000-30004)"
     say "  SSH                    ssh -p 22 ft@$ip"
     say "  (self-signed certificates: curl -k, or accept the warning in the browser)"

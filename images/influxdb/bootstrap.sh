@@ -3,7 +3,8 @@
 # (INFLUXDB_ADMIN_USER / INFLUXDB_ADMIN_PASSWORD), the metrics database (INFLUXDB_DB, default
 # ftservices) and the account every image's ftinit pushes its metrics with
 # (INFLUXDB_METRICS_USER, INFLUXDB_METRICS_PASSWORD; WRITE on that database only) through
-# the HTTP API, POST /query. Idempotent (an existing user gets its password and privileges
+# the HTTP API, POST /query; and grafana's data source account (INFLUXDB_READER_USER,
+# INFLUXDB_READER_PASSWORD; READ on that database only). Idempotent (an existing user gets its password and privileges
 # again, CREATE DATABASE succeeds when it exists), so every boot runs it. As influxdata-docker's init-influxdb.sh, but on the running daemon (no second one).
 # With auth enabled and no user yet, InfluxDB accepts exactly this first CREATE USER ... WITH
 # ALL PRIVILEGES; afterwards every request authenticates as the admin.
@@ -11,6 +12,7 @@ set -eu
 
 : "${INFLUXDB_ADMIN_USER:?is required}" "${INFLUXDB_ADMIN_PASSWORD:?is required}"
 : "${INFLUXDB_METRICS_USER:?is required}" "${INFLUXDB_METRICS_PASSWORD:?is required}"
+: "${INFLUXDB_READER_USER:?is required}" "${INFLUXDB_READER_PASSWORD:?is required}"
 db=${INFLUXDB_DB:-ftservices}
 # The daemon to talk to: the running one, or first-admin.sh's temporary one ($1).
 url=${1:-http://127.0.0.1:8086}
@@ -71,3 +73,4 @@ case $answer in *'"error"'*) die "database: $answer" ;; esac
 echo "database '$db' ready"
 
 ensure_user "$INFLUXDB_METRICS_USER" "$INFLUXDB_METRICS_PASSWORD" "" "WRITE ON \"$quoted_db\""
+ensure_user "$INFLUXDB_READER_USER" "$INFLUXDB_READER_PASSWORD" "" "READ ON \"$quoted_db\""

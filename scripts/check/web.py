@@ -80,9 +80,9 @@ GRAFANA_DASHBOARDS = ["nginx", "wordpress", "phpmyadmin", "mysql", "ftps", "infl
 
 
 def grafana(stack):
-    """Grafana's HTTP API with the admin's basic auth: login, the data source's health, one
-    dashboard per service, and one query of each returning that service's recent points."""
-    base = f"http://{stack.lb_ip}:3000"
+    """Grafana's HTTPS API with the admin's basic auth: login (the form's cookie Secure), the data
+    source's health, one dashboard per service, and one query of each returning that service's recent points."""
+    base = f"https://{stack.lb_ip}:3000"
     credentials = f"{stack.values['GRAFANA_ADMIN_USER']}:{stack.values['GRAFANA_ADMIN_PASSWORD']}"
     headers = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
     browser = Browser()
@@ -97,6 +97,12 @@ def grafana(stack):
     status, _ = api("/api/user")
     if status != 200:
         return False, f"login as {stack.values['GRAFANA_ADMIN_USER']}: /api/user {status}"
+    # The login form's session cookie is sent back over HTTPS only (cookie_secure).
+    login = Browser().post_json(base + "/login", {"user": stack.values["GRAFANA_ADMIN_USER"],
+                                                  "password": stack.values["GRAFANA_ADMIN_PASSWORD"]})
+    session = [c for c in (login.headers.get_all("Set-Cookie") or []) if c.startswith("grafana_session=")] if login.headers else []
+    if login.status != 200 or not session or "secure" not in session[0].lower().split("; "):
+        return False, f"login form: {login.status}, session cookie {session[0].split(';', 1)[1:] if session else 'none'} (want Secure)"
     status, sources = api("/api/datasources")
     source = next((s for s in sources or [] if s.get("type") == "influxdb"), None)
     if source is None:

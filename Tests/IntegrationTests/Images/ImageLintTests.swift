@@ -77,6 +77,7 @@ extension Integration {
             "SSH_PASSWORD": "x", "FTP_USER": "ft", "FTP_PASSWORD": "x", "INFLUXDB_ADMIN_USER": "admin",
             "INFLUXDB_ADMIN_PASSWORD": "x", "GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "x", "GRAFANA_SECRET_KEY": "x",
             "INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "x",
+            "INFLUXDB_READER_USER": "grafana", "INFLUXDB_READER_PASSWORD": "x",
         ]
 
         /// The config is valid with only the documented variables set.

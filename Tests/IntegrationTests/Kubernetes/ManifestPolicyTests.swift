@@ -33,12 +33,12 @@ extension Integration {
         static let secretKeys: Set<String> = [
             "MYSQL_ROOT_PASSWORD", "WP_DB_PASSWORD", "WP_ADMIN_PASSWORD", "WP_USERS_PASSWORD", "PMA_BLOWFISH_SECRET",
             "SSH_PASSWORD", "FTP_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "WP_AUTH_SALT_SEED",
-            "INFLUXDB_METRICS_PASSWORD", "GRAFANA_SECRET_KEY",
+            "INFLUXDB_METRICS_PASSWORD", "INFLUXDB_READER_PASSWORD", "GRAFANA_SECRET_KEY",
         ]
         /// ... and the settings (keys of the ConfigMap).
         static let configKeys: Set<String> = [
             "LB_IP", "MYSQL_HOST", "WP_DB_NAME", "WP_DB_USER", "WP_ADMIN_USER", "WP_ADMIN_EMAIL", "SSH_USER", "FTP_USER",
-            "INFLUXDB_ADMIN_USER", "INFLUXDB_DB", "GRAFANA_ADMIN_USER", "INFLUXDB_METRICS_USER",
+            "INFLUXDB_ADMIN_USER", "INFLUXDB_DB", "GRAFANA_ADMIN_USER", "INFLUXDB_METRICS_USER", "INFLUXDB_READER_USER",
         ]
         /// docs/images.md "What comes from the environment": what each image reads.
         static let environment = ([
@@ -48,9 +48,9 @@ extension Integration {
             "phpmyadmin": ["LB_IP", "MYSQL_HOST", "PMA_BLOWFISH_SECRET"],
             "mysql": ["MYSQL_ROOT_PASSWORD", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD"],
             "ftps": ["LB_IP", "FTP_USER", "FTP_PASSWORD"],
-            "influxdb": ["INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD"],
-            "grafana": ["GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "GRAFANA_SECRET_KEY", "INFLUXDB_ADMIN_USER",
-                        "INFLUXDB_ADMIN_PASSWORD"],
+            "influxdb": ["INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_READER_USER", "INFLUXDB_READER_PASSWORD"],
+            "grafana": ["LB_IP", "GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "GRAFANA_SECRET_KEY", "INFLUXDB_READER_USER",
+                        "INFLUXDB_READER_PASSWORD"],
         ] as [String: Set<String>]).mapValues { $0.union(metricsEnvironment) }
         /// What every image's `[metrics]` reads (srcs/metrics adds it to every Deployment).
         static let metricsEnvironment: Set<String> = ["INFLUXDB_DB", "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD"]
@@ -362,7 +362,7 @@ extension Integration {
                     kept[name, default: []].append((cert as NSString).deletingLastPathComponent)
                 }
             }
-            #expect(Set(kept.keys) == ["nginx", "wordpress", "phpmyadmin", "ftps"], "the images with [tls]: \(kept.keys.sorted())")
+            #expect(Set(kept.keys) == ["nginx", "wordpress", "phpmyadmin", "ftps", "grafana"], "the images with [tls]: \(kept.keys.sorted())")
             kept["nginx", default: []].append(try Self.sshHostKeyDirectory())
             for (name, directories) in kept {
                 let deployment = try #require(objects.first { $0.string("kind") == "Deployment" && $0.string("metadata.name") == name })

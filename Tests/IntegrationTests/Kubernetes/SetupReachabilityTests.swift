@@ -10,7 +10,7 @@ import Testing
 extension Integration {
     @Suite(.requires(.root, .tools(["ip", "nsenter", "python3", "curl", "openssl", "kubectl"]), what: "setup.sh reachability tests"))
     struct SetupReachability {
-        static let allPorts = ["80:http", "443:https", "5050:https", "5000:https", "3000:http", "21:ftp", "22:ssh"]
+        static let allPorts = ["80:http", "443:https", "5050:https", "5000:https", "3000:https", "21:ftp", "22:ssh"]
 
         /// setup.sh run to its end against the fakes, inside `network`, with listeners on `ports`;
         /// `--no-check` unless `check`: the listeners are no stack the subject's checks could pass.

@@ -10,12 +10,13 @@ import Testing
 /// environment), records what it was given; Grafana's config loader, replayed on that, gets
 /// the secrets back unchanged.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "python3"]), what: "grafana container tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "python3", "openssl"]), what: "grafana container tests"))
     struct GrafanaStack {
         static let secrets = ["GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "gr#a;f\"ana",
                               "GRAFANA_SECRET_KEY": "s3cr3t-k3y",
-                              "INFLUXDB_ADMIN_USER": "admin", "INFLUXDB_ADMIN_PASSWORD": "in$flux",
-                              "INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "w$rite"]
+                              "INFLUXDB_READER_USER": "reader", "INFLUXDB_READER_PASSWORD": "re$ad",
+                              "INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "w$rite",
+                              "LB_IP": "172.31.77.1"]
 
         /// Runs the grafana image as `name` with `environment` until ftinit ends; its exit code.
         static func runToEnd(_ name: String, environment: [String: String], extra: [String] = [],
@@ -54,6 +55,11 @@ extension Integration {
             ini = configparser.ConfigParser(interpolation=None)
             ini.read_string(text)
             assert ini["server"]["http_port"] == "3000", dict(ini["server"])
+            # HTTPS only, with the pair ftinit keeps on the data volume; the cookie follows.
+            assert ini["server"]["protocol"] == "https", dict(ini["server"])
+            assert ini["server"]["cert_file"] == "/var/lib/grafana/tls/cert.pem", dict(ini["server"])
+            assert ini["server"]["cert_key"] == "/var/lib/grafana/tls/key.pem", dict(ini["server"])
+            assert ini["security"]["cookie_secure"] == "true", dict(ini["security"])
             assert ini["security"]["admin_user"] == "admin", dict(ini["security"])
             # The secrets are read from Grafana's environment, never written here.
             assert password not in text and key not in text, "a secret is in grafana.ini"
@@ -69,6 +75,9 @@ extension Integration {
             source = yaml.safe_load(open(provisioning + "/datasources/influxdb.yaml"))["datasources"][0]
             assert source["type"] == "influxdb" and source["url"] == url, source
             assert source["jsonData"]["dbName"] == "ftservices", source
+            # The read-only account, left to Grafana's own $NAME expansion: never the admin.
+            assert source["user"] == "$INFLUXDB_READER_USER", source
+            assert source["secureJsonData"]["password"] == "$INFLUXDB_READER_PASSWORD", source
             # ftinit's [metrics] pushes every 10 s: the data source's minimum interval.
             assert source["jsonData"]["timeInterval"] == "10s", source
             provider = yaml.safe_load(open(provisioning + "/dashboards/ft_services.yaml"))["providers"][0]
@@ -101,6 +110,12 @@ extension Integration {
                                           "no grafana user in the image: \(passwd)")
             let header = try Self.tarHeader(container, "/etc/grafana.ini")
             #expect(header.uid == Int(grafanaUid) && header.mode == 0o600, "grafana.ini: uid \(header.uid) mode \(String(header.mode, radix: 8))")
+            // The TLS key is Grafana's to read, no one else's; the certificate names LB_IP.
+            let key = try Self.tarHeader(container, "/var/lib/grafana/tls/key.pem")
+            #expect(key.uid == Int(grafanaUid) && key.mode == 0o600, "key.pem: uid \(key.uid) mode \(String(key.mode, radix: 8))")
+            let cert = try Self.copy(container, "/var/lib/grafana/tls/cert.pem", to: files.path)
+            let names = try Tool.run(["openssl", "x509", "-in", cert, "-noout", "-ext", "subjectAltName"])
+            #expect(names.stdout.contains("DNS:grafana") && names.stdout.contains("IP Address:172.31.77.1"), "\(names)")
         }
 
         /// In place of /usr/bin/grafana: records its uid, its argv and its environment, and ends.
@@ -110,6 +125,7 @@ extension Integration {
             id -u >/tmp/grafana-run/uid
             printf '%s\\n' "$@" >/tmp/grafana-run/argv
             env >/tmp/grafana-run/env
+            if head -c 1 /var/lib/grafana/tls/key.pem >/dev/null; then echo yes; else echo no; fi >/tmp/grafana-run/key-readable
 
             """
 
@@ -201,6 +217,9 @@ extension Integration {
             let uid = try String(contentsOfFile: "\(run)/uid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let passwd = try String(contentsOfFile: try Self.copy(container, "/etc/passwd", to: files.path), encoding: .utf8)
             #expect(passwd.split(separator: "\n").contains { $0.hasPrefix("grafana:x:\(uid):") }, "uid \(uid): \(passwd)")
+            // As that user, it can read its TLS key (HTTPS on 3000).
+            let keyReadable = try String(contentsOfFile: "\(run)/key-readable", encoding: .utf8)
+            #expect(keyReadable == "yes\n", "grafana cannot read its TLS key: \(keyReadable)")
         }
 
         @Test func missingAdminPasswordStopsBeforeAnythingIsWritten() throws {

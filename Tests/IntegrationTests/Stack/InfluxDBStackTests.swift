@@ -3,7 +3,8 @@ import Testing
 
 /// images/influxdb as a container of the stack: /ping answers, the bootstrap made the admin user
 /// and the metrics database, auth is enforced, points written are read back, the stack's own
-/// metrics arrive through the writer account, which may write but not read, and a killed
+/// metrics arrive through the writer account, which may write but not read, grafana's reader
+/// may only read, and a killed
 /// influxd ends the container.
 extension Integration {
     @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "influxd", "influx", "tar"]),
@@ -11,6 +12,7 @@ extension Integration {
     struct InfluxDBStack {
         static var admin: String { "\(Stack.secret("INFLUXDB_ADMIN_USER")):\(Stack.secret("INFLUXDB_ADMIN_PASSWORD"))" }
         static var writer: String { "\(Stack.secret("INFLUXDB_METRICS_USER")):\(Stack.secret("INFLUXDB_METRICS_PASSWORD"))" }
+        static var reader: String { "\(Stack.secret("INFLUXDB_READER_USER")):\(Stack.secret("INFLUXDB_READER_PASSWORD"))" }
 
         /// curl to influxdb:8086 as `user` (none: anonymous); the status code is the last line.
         static func curl(_ arguments: [String], user: String? = admin) throws -> (status: String, body: String) {
@@ -77,6 +79,30 @@ extension Integration {
         /// A client hammering port 8086 of a container starting on an empty volume from its
         /// first moment never gets to: the accounts exist before influxd proper listens (made
         /// by a temporary daemon on 127.0.0.1). And /debug/pprof is not served.
+        /// Grafana's account (issue 17): reads the metrics, and nothing else: no write, no other
+        /// database, no users, no DROP.
+        @Test func grafanasReaderMayOnlyRead() throws {
+            let influxdb = try Stack.require("influxdb")
+            let initEnded = DockerHost.eventually(.seconds(30)) { !influxdb.events("exited", subject: "influxdb-init").isEmpty }
+            try #require(initEnded, "\(influxdb.report)")
+            let point = try Self.curl(["-XPOST", "http://influxdb:8086/write?db=ftservices", "--data-binary",
+                                       "probe,service=reader value=0.75 1700000000000000000"])
+            try #require(point.status == "204", "\(point)")
+            let read = try Self.curl(["-G", "http://influxdb:8086/query?db=ftservices", "--data-urlencode",
+                                      "q=SELECT value FROM probe WHERE service='reader'"], user: Self.reader)
+            #expect(read.status == "200" && read.body.contains("0.75"), "the reader must read: \(read)")
+            let write = try Self.curl(["-XPOST", "http://influxdb:8086/write?db=ftservices", "--data-binary",
+                                       "probe,service=reader value=1 1700000000000000000"], user: Self.reader)
+            #expect(write.status == "403", "the reader must not write: \(write)")
+            for statement in ["CREATE USER intruder WITH PASSWORD 'x' WITH ALL PRIVILEGES", "DROP DATABASE ftservices",
+                              "CREATE DATABASE other", "SHOW USERS"] {
+                let refused = try Self.curl(["-XPOST", "http://influxdb:8086/query", "--data-urlencode", "q=\(statement)"], user: Self.reader)
+                #expect(refused.status == "403" || refused.body.contains("not authorized"), "\(statement) as the reader: \(refused)")
+            }
+            let databases = try Self.curl(["http://influxdb:8086/query", "--data-urlencode", "q=SHOW DATABASES"])
+            #expect(databases.body.contains("\"ftservices\"") && !databases.body.contains("\"other\""), "\(databases)")
+        }
+
         @Test func nobodyClaimsTheFirstAdminAndNoProfilesAreServed() throws {
             let influxdb = try Stack.startExtra("ft-test-influxdb-claim", image: "influxdb",
                                                 environment: Stack.environment(of: "influxdb").merging(["INFLUXDB_URL": ""]) { $1 })

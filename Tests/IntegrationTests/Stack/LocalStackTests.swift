@@ -82,9 +82,7 @@ extension Integration {
         @Test func noPasswordOnACommandLine() throws {
             let scratch = try Scratch()
             defer { scratch.remove() }
-            let keys = ["MYSQL_ROOT_PASSWORD", "WP_DB_PASSWORD", "WP_ADMIN_PASSWORD", "WP_USERS_PASSWORD", "PMA_BLOWFISH_SECRET",
-                        "SSH_PASSWORD", "FTP_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_METRICS_PASSWORD",
-                        "GRAFANA_ADMIN_PASSWORD", "GRAFANA_SECRET_KEY", "WP_AUTH_SALT_SEED"]
+            let keys = ManifestPolicy.secretKeys.sorted()
             let credentials = keys.map { "\($0)=value-of-\($0)\n" }.joined()
             _ = try scratch.write("credentials", credentials, mode: 0o600)
             let result = try localStack(["up", "--dry-run"], scratch: scratch)

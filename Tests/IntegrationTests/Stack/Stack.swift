@@ -37,7 +37,7 @@ enum Stack {
     static let services: [String: Service] = [
         "influxdb": Service(address: "172.31.77.10", ports: [], volumes: ["ft-stack-influxdb": "/var/lib/influxdb"], needs: [],
                             environment: pick("INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_METRICS_USER",
-                                              "INFLUXDB_METRICS_PASSWORD")),
+                                              "INFLUXDB_METRICS_PASSWORD", "INFLUXDB_READER_USER", "INFLUXDB_READER_PASSWORD")),
         "mysql": Service(address: "172.31.77.11", ports: [], volumes: ["ft-stack-mysql": "/var/lib/mysql"], needs: ["influxdb"],
                          environment: pick("MYSQL_ROOT_PASSWORD", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD",
                                            "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD")),
@@ -72,6 +72,8 @@ enum Stack {
         "INFLUXDB_ADMIN_PASSWORD": #"in'flux"$pw\"#,
         "INFLUXDB_METRICS_USER": "metrics",
         "INFLUXDB_METRICS_PASSWORD": #"w'r"ite$r\"#,
+        "INFLUXDB_READER_USER": "reader",
+        "INFLUXDB_READER_PASSWORD": #"r"e'ad$er\"#,
         "SSH_USER": "ft",
         "SSH_PASSWORD": #"s3cret pass'word"$"#,
         "FTP_USER": "ftpuser",
