@@ -45,6 +45,17 @@ def ssh(stack):
     return True, f"{user} logs in and runs a command ({mine.stdout.split()[-1]}); root refused"
 
 
+class SessionReusingFTP_TLS(ftplib.FTP_TLS):
+    """ftplib's FTPS client, but each data connection resumes the control connection's TLS
+    session, which the ftps image requires (vsftpd require_ssl_reuse=YES; as curl and lftp do)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        connection, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            connection = self.context.wrap_socket(connection, server_hostname=self.host, session=self.sock.session)
+        return connection, size
+
+
 def ftps(stack):
     """Explicit TLS on 21: a 1 MiB upload, the listing, the download with the same SHA-256,
     in passive mode on the LB IP; a login without TLS is refused."""
@@ -54,7 +65,7 @@ def ftps(stack):
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        with ftplib.FTP_TLS(context=context, timeout=TIMEOUT) as ftp:
+        with SessionReusingFTP_TLS(context=context, timeout=TIMEOUT) as ftp:
             ftp.connect(ip, 21)
             ftp.auth()
             ftp.login(user, password)

@@ -6,7 +6,7 @@ import Testing
 /// there like 21), a plain-FTP or anonymous login is refused, logins go through the image's own
 /// PAM service, and a dead daemon ends the container.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl"]), what: "ftps container tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "lftp", "python3"]), what: "ftps container tests"))
     struct FtpsStack {
         static let lbIP = Stack.lbIP
         static var user: String { Stack.secret("FTP_USER") }
@@ -74,6 +74,54 @@ extension Integration {
             // The same login over TLS works (so the refusals above are about TLS and anonymity).
             let tls = try Self.ftps(["ftp://\(Self.lbIP)/"])
             #expect(tls.succeeded, "\(tls)\(ftps.report)")
+        }
+
+        /// A client that does not resume its control connection's TLS session on a data
+        /// connection, as Python's ftplib.FTP_TLS does not.
+        static let clientWithoutReuse = #"""
+            import ftplib, ssl, sys
+            host, user, password, cafile = sys.argv[1:5]
+            ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=cafile), timeout=20)
+            ftp.connect(host, 21)
+            ftp.auth()
+            ftp.login(user, password)
+            ftp.prot_p()
+            try:
+                print("listed:", ftp.nlst())
+            except ftplib.error_perm as refused:
+                print("refused:", refused)
+            """#
+
+        /// Issue 17: with every client behind the node's address (externalTrafficPolicy:
+        /// Cluster), only the TLS session tells whose data connection it is. lftp and curl
+        /// resume it and transfer; a client that does not is refused (522), so someone
+        /// connecting to the passive port first gets nothing.
+        @Test func aDataConnectionMustResumeItsLoginsTLSSession() throws {
+            let ftps = try Stack.require("ftps")
+            let files = try Scratch()
+            defer { files.remove() }
+            let cacert = try Stack.certificate(of: ftps)
+            let bytes = Data((0..<(200_000 + Int.random(in: 0..<4096))).map { _ in UInt8.random(in: 0...255) })
+            try bytes.write(to: URL(fileURLWithPath: files.file("up.bin")))
+            let name = "lftp-\(UInt32.random(in: 0...UInt32.max)).bin"
+            // lftp (GnuTLS): TLS required for login and data, the certificate pinned as the only
+            // CA; the password in its environment (LFTP_PASSWORD with --env-password).
+            let script = """
+                set ftp:ssl-force true; set ftp:ssl-protect-data true; set ftp:passive-mode true; set ftp:prefer-epsv false
+                set ssl:ca-file \(cacert); set ssl:verify-certificate true; set net:max-retries 1; set net:timeout 15
+                open --user \(Self.user) --env-password ftp://\(Self.lbIP)
+                put \(files.file("up.bin")) -o \(name); get \(name) -o \(files.file("down.bin")); rm \(name); cls -1
+                """
+            let lftp = try Stack.run(["lftp", "-c", script], environment: ["LFTP_PASSWORD": Stack.secret("FTP_PASSWORD")])
+            #expect(lftp.succeeded, "lftp: \(lftp)\(ftps.report)")
+            #expect(FileManager.default.contents(atPath: files.file("down.bin")) == bytes, "lftp: the downloaded bytes differ")
+            // curl resumes too (aFileUploadedOverFTPSDownloadsWithTheSameBytes transfers with it).
+            let curl = try Self.ftps(["ftp://\(Self.lbIP)/"])
+            #expect(curl.succeeded, "curl: \(curl)")
+
+            let plain = try Stack.run(["python3", "-c", Self.clientWithoutReuse, Self.lbIP, Self.user, Stack.secret("FTP_PASSWORD"), cacert])
+            #expect(plain.stdout.contains("refused: 522") && plain.stdout.contains("session reuse required"),
+                    "a data connection without the login's session: \(plain)\(ftps.report)")
         }
 
         /// Alpine's vsftpd is built with PAM and its package ships no /etc/pam.d/vsftpd: the image
