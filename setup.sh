@@ -924,7 +924,7 @@ summary() {
     say "ft_services is up. LoadBalancer IP: $ip"
     say ""
     say "  nginx                  https://$ip           (its page; http://$ip redirects; /wordpress -> :5050, /phpmyadmin -> phpMyAdmin)"
-    say "  WordPress              https://$ip:5050      user admin"
+    say "  WordPress              https://$ip:5050      user admin; editor, author, subscriber (each its own WP_*_PASSWORD)"
     say "  phpMyAdmin             https://$ip:5000      user wordpress (WP_DB_PASSWORD)"
     say "  Grafana                https://$ip:3000      user admin"
     say "  FTPS                   ftps://$ip:21         user ft (explicit TLS; passive ports 30000-30004)"

@@ -5,9 +5,12 @@
  * 1. Waits for the database (WP_DB_WAIT seconds, default 120), then loads WordPress.
  * 2. Unless is_blog_installed(): wp_install() with the administrator from WP_ADMIN_USER,
  *    WP_ADMIN_PASSWORD and WP_ADMIN_EMAIL.
- * 3. Makes sure the users editor, author and subscriber exist with those roles
- *    (wp_insert_user(), password WP_USERS_PASSWORD).
- * Idempotent: it runs at every boot and changes nothing that already exists.
+ * 3. Makes sure the users editor, author and subscriber exist with those roles, each with the
+ *    password of its own variable, WP_EDITOR_PASSWORD and so on
+ *    (wp_insert_user(); wp_set_password() for a user whose password no longer matches, so the
+ *    Secret and the credentials file always tell the truth, also after an upgrade from one
+ *    shared password).
+ * Idempotent: it runs at every boot and changes nothing that already matches.
  * No wp-cli, no SQL dump: only WordPress' own installer functions.
  */
 
@@ -99,16 +102,22 @@ if (is_blog_installed()) {
     say("installed WordPress at " . home_url('/') . " with administrator $admin");
 }
 
-// 3. One user per role besides the administrator.
+// 3. One user per role besides the administrator, each with its own password, slashed like
+// form data (wp-admin's edit_user() does the same): what wp-login.php will check against.
 $domain = substr((string) strrchr($adminEmail, '@'), 1) ?: 'localhost';
 foreach (['editor', 'author', 'subscriber'] as $role) {
-    if (username_exists($role)) {
+    $variable = 'WP_' . strtoupper($role) . '_PASSWORD';
+    $existing = get_user_by('login', $role);
+    if ($existing) {
+        if (!wp_check_password(wp_slash(env($variable)), $existing->user_pass, $existing->ID)) {
+            wp_set_password(wp_slash(env($variable)), $existing->ID);
+            say("set the password of $role from $variable");
+        }
         continue;
     }
-    // Slashed like form data (wp-admin's edit_user() does the same), password included.
     $id = wp_insert_user(wp_slash([
         'user_login' => $role,
-        'user_pass' => env('WP_USERS_PASSWORD'),
+        'user_pass' => env($variable),
         'user_email' => "$role@$domain",
         'display_name' => ucfirst($role),
         'role' => $role,

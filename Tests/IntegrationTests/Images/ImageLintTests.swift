@@ -73,7 +73,8 @@ extension Integration {
         static let documentedVariables = [
             "LB_IP": "192.0.2.10", "MYSQL_ROOT_PASSWORD": "x", "WP_DB_NAME": "wordpress", "WP_DB_USER": "wp",
             "WP_DB_PASSWORD": "x", "WP_ADMIN_USER": "admin", "WP_ADMIN_PASSWORD": "x", "WP_ADMIN_EMAIL": "a@example.org",
-            "WP_USERS_PASSWORD": "x", "PMA_BLOWFISH_SECRET": String(repeating: "s", count: 32), "SSH_USER": "ft",
+            "WP_EDITOR_PASSWORD": "x", "WP_AUTHOR_PASSWORD": "x",
+            "WP_SUBSCRIBER_PASSWORD": "x", "PMA_BLOWFISH_SECRET": String(repeating: "s", count: 32), "SSH_USER": "ft",
             "SSH_PASSWORD": "x", "FTP_USER": "ft", "FTP_PASSWORD": "x", "INFLUXDB_ADMIN_USER": "admin",
             "INFLUXDB_ADMIN_PASSWORD": "x", "GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "x", "GRAFANA_SECRET_KEY": "x",
             "INFLUXDB_METRICS_USER": "metrics", "INFLUXDB_METRICS_PASSWORD": "x",

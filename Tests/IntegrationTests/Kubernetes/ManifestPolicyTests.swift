@@ -31,7 +31,8 @@ extension Integration {
 
         /// docs/images.md: the secret variables (keys of the Secret setup.sh creates) ...
         static let secretKeys: Set<String> = [
-            "MYSQL_ROOT_PASSWORD", "WP_DB_PASSWORD", "WP_ADMIN_PASSWORD", "WP_USERS_PASSWORD", "PMA_BLOWFISH_SECRET",
+            "MYSQL_ROOT_PASSWORD", "WP_DB_PASSWORD", "WP_ADMIN_PASSWORD", "WP_EDITOR_PASSWORD", "WP_AUTHOR_PASSWORD", "WP_SUBSCRIBER_PASSWORD",
+            "PMA_BLOWFISH_SECRET",
             "SSH_PASSWORD", "FTP_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "WP_AUTH_SALT_SEED",
             "INFLUXDB_METRICS_PASSWORD", "INFLUXDB_READER_PASSWORD", "GRAFANA_SECRET_KEY",
         ]
@@ -44,7 +45,8 @@ extension Integration {
         static let environment = ([
             "nginx": ["LB_IP", "SSH_USER", "SSH_PASSWORD"],
             "wordpress": ["LB_IP", "MYSQL_HOST", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD", "WP_ADMIN_USER",
-                          "WP_ADMIN_PASSWORD", "WP_ADMIN_EMAIL", "WP_USERS_PASSWORD", "WP_AUTH_SALT_SEED"],
+                          "WP_ADMIN_PASSWORD", "WP_ADMIN_EMAIL", "WP_EDITOR_PASSWORD", "WP_AUTHOR_PASSWORD",
+                          "WP_SUBSCRIBER_PASSWORD", "WP_AUTH_SALT_SEED"],
             "phpmyadmin": ["LB_IP", "MYSQL_HOST", "PMA_BLOWFISH_SECRET"],
             "mysql": ["MYSQL_ROOT_PASSWORD", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD"],
             "ftps": ["LB_IP", "FTP_USER", "FTP_PASSWORD"],

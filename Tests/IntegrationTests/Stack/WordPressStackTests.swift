@@ -98,9 +98,16 @@ extension Integration {
             #expect(dashboard.body.contains("<title>Dashboard"), "not the dashboard: \(dashboard)")
             #expect(dashboard.body.contains(#"id="wpadminbar""#), "no admin bar: \(dashboard)")
 
-            // A user with WP_USERS_PASSWORD (quotes and a backslash, slashed like form data).
-            let editor = try Self.logIn("editor", Stack.secret("WP_USERS_PASSWORD"), jar: jars.file("editor.jar"))
-            #expect(editor.status == 302 && editor.header("Location") == "\(Self.site)/wp-admin/", "\(editor)")
+            // Each user with its own password (quotes and a backslash, slashed like form data),
+            // and not with another's (issue 17: one shared password was one leak for all three).
+            for user in ["editor", "author", "subscriber"] {
+                let own = try Self.logIn(user, Stack.secret("WP_\(user.uppercased())_PASSWORD"), jar: jars.file("\(user).jar"))
+                #expect(own.status == 302 && own.header("Location") != nil && own.header("Set-Cookie", startingWith: "wordpress_logged_in_") != nil,
+                        "\(user): \(own)")
+                let other = user == "editor" ? "author" : "editor"
+                let another = try Self.logIn(user, Stack.secret("WP_\(other.uppercased())_PASSWORD"), jar: jars.file("\(user)-other.jar"))
+                #expect(another.status == 200 && another.body.contains(#"id="login_error""#), "\(user) with \(other)'s password: \(another)")
+            }
 
             // A wrong password is refused: the form again, with WordPress' error.
             let wrong = try Self.logIn(Stack.secret("WP_ADMIN_USER"), "not-the-password", jar: jars.file("wrong.jar"))
@@ -108,20 +115,25 @@ extension Integration {
         }
 
         /// What a browser does: GET wp-login.php (WordPress' test cookie), then POST the form.
-        static func logIn(_ user: String, _ password: String, jar: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> HTTPResponse {
-            let form = try StackClients.fetch("\(site)/wp-login.php", trusting: "wordpress", extra: ["-c", jar], sourceLocation: sourceLocation)
+        /// `server`: another wordpress container than the stack's, reached in its place.
+        static func logIn(_ user: String, _ password: String, jar: String, server: Container? = nil,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws -> HTTPResponse {
+            let server = server ?? Stack.container("wordpress")
+            let extra = server.name == Stack.container("wordpress").name ? [] : ["--connect-to", "\(Stack.lbIP):5050:\(server.address):5050"]
+            let form = try StackClients.fetch("\(site)/wp-login.php", trusting: server, extra: ["-c", jar] + extra, sourceLocation: sourceLocation)
             try #require(form.status == 200, "\(form)", sourceLocation: sourceLocation)
-            return try StackClients.fetch("\(site)/wp-login.php", trusting: "wordpress", extra: [
+            return try StackClients.fetch("\(site)/wp-login.php", trusting: server, extra: [
                 "-b", jar, "-c", jar,
                 "--data-urlencode", "log=\(user)", "--data-urlencode", "pwd=\(password)",
                 "--data-urlencode", "wp-submit=Log In", "--data-urlencode", "redirect_to=\(site)/wp-admin/",
                 "--data-urlencode", "testcookie=1",
-            ], sourceLocation: sourceLocation)
+            ] + extra, sourceLocation: sourceLocation)
         }
 
         /// A wordpress container of its own with a database of its own (the shared site is
         /// installed already): the first start installs, `docker stop` ends it cleanly, the next
-        /// `docker start` finds everything in place and changes nothing.
+        /// `docker start` finds everything in place and changes nothing but a user's password
+        /// that is no longer the Secret's.
         @Test func aSecondStartKeepsTheSiteAndItsUsersAsTheyAre() throws {
             let databaseName = "ft-test-wp-again-mysql"
             let database = try Stack.startExtra(databaseName, image: "mysql", environment: Stack.environment(of: "mysql"))
@@ -135,6 +147,12 @@ extension Integration {
             let salts = try wordpress.exec(["cat", "/var/lib/wordpress/salts.php"])
             #expect(salts.succeeded && wordpress.serviceOutput.contains("installed WordPress at \(Self.site)/ with administrator boss"),
                     "\(salts)\(wordpress.report)")
+
+            // An author whose password is no longer the Secret's (as after the upgrade from one
+            // shared password): the next start sets it again, and changes no one else.
+            _ = try StackClients.query("UPDATE wp_users SET user_pass = MD5('an old shared password') WHERE user_login = 'author'",
+                                       host: database.address)
+            let stale = try StackClients.query("SELECT ID, user_login, user_pass FROM wp_users ORDER BY ID", host: database.address)
 
             let stopped = try DockerHost.run(["stop", "-t", "30", wordpress.name], timeout: .seconds(40))
             let stopCode = try DockerHost.inspect(wordpress.name, "{{.State.ExitCode}}")
@@ -150,7 +168,15 @@ extension Integration {
             #expect(try wordpress.exec(["cat", "/var/lib/wordpress/salts.php"]).stdout == salts.stdout,
                     "the salts changed: logins would not survive a restart")
             let after = try StackClients.query("SELECT ID, user_login, user_pass FROM wp_users ORDER BY ID", host: database.address)
-            #expect(after == before, "wp_users changed across the second start")
+            let changed = zip(stale.split(separator: "\n"), after.split(separator: "\n")).filter { $0 != $1 }.map { $1.split(separator: "\t")[1] }
+            #expect(changed == ["author"] && output.contains("set the password of author from WP_AUTHOR_PASSWORD"),
+                    "only the stale password may change: \(changed)\n\(output)")
+            #expect(after.split(separator: "\n").filter { !$0.contains("\tauthor\t") } == before.split(separator: "\n").filter { !$0.contains("\tauthor\t") },
+                    "wp_users changed across the second start")
+            let jars = try Scratch()
+            defer { jars.remove() }
+            let author = try Self.logIn("author", Stack.secret("WP_AUTHOR_PASSWORD"), jar: jars.file("author.jar"), server: wordpress)
+            #expect(author.status == 302 && author.header("Location") != nil, "the author with the Secret's password: \(author)")
             let duplicates = try StackClients.query("SELECT user_login FROM wp_users GROUP BY user_login HAVING COUNT(*) > 1",
                                                     host: database.address)
             #expect(duplicates.isEmpty, "duplicate users: \(duplicates)")
