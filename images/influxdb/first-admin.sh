@@ -9,7 +9,7 @@ set -eu
 [ ! -e /var/lib/influxdb/meta/meta.db ] || exit 0
 echo "empty data dir: the accounts first, on a daemon bound to 127.0.0.1"
 INFLUXDB_HTTP_BIND_ADDRESS=127.0.0.1:8087 INFLUXDB_BIND_ADDRESS=127.0.0.1:8089 \
-    /usr/bin/influxd -config /etc/influxdb/influxdb.conf &
+    /usr/bin/influxd -config /run/influxdb/influxdb.conf &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
 /bin/sh /etc/ftinit/bootstrap.sh http://127.0.0.1:8087

@@ -107,5 +107,5 @@ struct Container {
     /// The pid (in the container) ftinit logged when it last started `service`.
     func pid(of service: String) -> String? { events("started", subject: service).last?["pid"] }
 
-    func remove() { _ = try? DockerHost.run(["rm", "-f", name]) }
+    func remove() { _ = try? DockerHost.run(["rm", "-f", "-v", name]) }  // -v: its anonymous volumes, never named ones
 }

@@ -18,7 +18,7 @@ import Musl
 /// mariadbd) → container 3 (crash recovery seen, which also proves the "no recovery" check can
 /// see one; every committed row checked).
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "sh", "mariadb"]), what: "MariaDB write load tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "sh", "mariadb", "kubectl", "python3"]), what: "MariaDB write load tests"))
     struct MariaDBWriteLoad {
         /// What MariaDB 10.11 writes at a start that replays the redo log after a crash
         /// (`[Note] InnoDB: Starting crash recovery from checkpoint LSN=...`), and at the end of a

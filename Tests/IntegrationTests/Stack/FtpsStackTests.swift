@@ -6,7 +6,7 @@ import Testing
 /// there like 21), a plain-FTP or anonymous login is refused, logins go through the image's own
 /// PAM service, and a dead daemon ends the container.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "lftp", "python3"]), what: "ftps container tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "lftp", "python3", "kubectl"]), what: "ftps container tests"))
     struct FtpsStack {
         static let lbIP = Stack.lbIP
         static var user: String { Stack.secret("FTP_USER") }

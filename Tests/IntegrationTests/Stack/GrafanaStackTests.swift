@@ -10,7 +10,7 @@ import Testing
 /// environment), records what it was given; Grafana's config loader, replayed on that, gets
 /// the secrets back unchanged.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "python3", "openssl"]), what: "grafana container tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "python3", "openssl", "kubectl"]), what: "grafana container tests"))
     struct GrafanaStack {
         static let secrets = ["GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "gr#a;f\"ana",
                               "GRAFANA_SECRET_KEY": "s3cr3t-k3y",
@@ -19,9 +19,12 @@ extension Integration {
                               "LB_IP": "172.31.77.1"]
 
         /// Runs the grafana image as `name` with `environment` until ftinit ends; its exit code.
+        /// As its pod runs it (its user, no capability, a read-only root), with anonymous volumes
+        /// for its data claim and its emptyDirs: `docker cp` reads them afterwards.
         static func runToEnd(_ name: String, environment: [String: String], extra: [String] = [],
                              sourceLocation: SourceLocation = #_sourceLocation) throws -> (container: Container, code: String) {
-            let container = try Stack.startExtra(name, image: "grafana", environment: environment, extra: extra, sourceLocation: sourceLocation)
+            let container = try Stack.startExtra(name, image: "grafana", environment: environment, extra: extra,
+                                                 emptyDirsAsVolumes: true, sourceLocation: sourceLocation)
             let ended = try DockerHost.eventually(.seconds(30)) { try DockerHost.inspect(name, "{{.State.Running}}") == "false" }
             try #require(ended, "still running after 30 s\(container.report)", sourceLocation: sourceLocation)
             return (container, try DockerHost.inspect(name, "{{.State.ExitCode}}"))
@@ -65,7 +68,7 @@ extension Integration {
             assert password not in text and key not in text, "a secret is in grafana.ini"
             assert ini["security"]["admin_password"] == "$__env{GRAFANA_ADMIN_PASSWORD}", dict(ini["security"])
             assert ini["security"]["secret_key"] == "$__env{GRAFANA_SECRET_KEY}", dict(ini["security"])
-            assert ini["paths"]["provisioning"] == "/etc/grafana/provisioning", dict(ini["paths"])
+            assert ini["paths"]["provisioning"] == "/run/grafana/provisioning", dict(ini["paths"])
             # Nothing at start contacts grafana.com, GitHub or stats.grafana.org.
             expected = {("plugins", "preinstall_disabled"): "true", ("plugins", "public_key_retrieval_disabled"): "true",
                         ("news", "news_feed_enabled"): "false", ("analytics", "check_for_updates"): "false",
@@ -98,8 +101,8 @@ extension Integration {
             #expect(container.events("exited", subject: "grafana-dirs").first?["code"] == "0", "\(container.report)")
             let files = try Scratch()
             defer { files.remove() }
-            let ini = try Self.copy(container, "/etc/grafana.ini", to: files.path)
-            let provisioning = try Self.copy(container, "/etc/grafana/provisioning", to: files.path)
+            let ini = try Self.copy(container, "/run/grafana/grafana.ini", to: files.path)
+            let provisioning = try Self.copy(container, "/run/grafana/provisioning", to: files.path)
             let passwd = try String(contentsOfFile: try Self.copy(container, "/etc/passwd", to: files.path), encoding: .utf8)
             // The data source follows INFLUXDB_URL as every image's [metrics] does.
             let parsed = try Tool.run(["python3", "-c", Self.parser, ini, provisioning, Self.secrets["GRAFANA_ADMIN_PASSWORD"]!,
@@ -108,7 +111,10 @@ extension Integration {
             // grafana.ini is the grafana user's alone (the package's user, from its pre-install).
             let grafanaUid = try #require(passwd.split(separator: "\n").first { $0.hasPrefix("grafana:") }?.split(separator: ":")[2],
                                           "no grafana user in the image: \(passwd)")
-            let header = try Self.tarHeader(container, "/etc/grafana.ini")
+            // The pod runs as that user, by number (runAsNonRoot needs one): the same ids.
+            let pod = try PodSecurity.deployment("grafana").dictionary("spec.template.spec.securityContext")
+            #expect(pod.string("runAsUser") == grafanaUid && pod.string("fsGroup") == grafanaUid, "\(pod) vs grafana's uid \(grafanaUid)")
+            let header = try Self.tarHeader(container, "/run/grafana/grafana.ini")
             #expect(header.uid == Int(grafanaUid) && header.mode == 0o600, "grafana.ini: uid \(header.uid) mode \(String(header.mode, radix: 8))")
             // The TLS key is Grafana's to read, no one else's; the certificate names LB_IP.
             let key = try Self.tarHeader(container, "/var/lib/grafana/tls/key.pem")
@@ -203,12 +209,12 @@ extension Integration {
 
             let run = try Self.copy(container, "/tmp/grafana-run", to: files.path)
             let root = files.file("root")
-            try FileManager.default.createDirectory(atPath: "\(root)/etc", withIntermediateDirectories: true)
-            _ = try Self.copy(container, "/etc/grafana.ini", to: "\(root)/etc")
+            try FileManager.default.createDirectory(atPath: "\(root)/run/grafana", withIntermediateDirectories: true)
+            _ = try Self.copy(container, "/run/grafana/grafana.ini", to: "\(root)/run/grafana")
             let loaded = try Tool.run(["python3", "-c", Self.grafanaLoader, run, root])
             try #require(loaded.succeeded, "\(loaded)")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(loaded.stdout.utf8)) as? [String: Any], "\(loaded)")
-            #expect(json["argv"] as? [String] == ["server", "-homepath", "/usr/share/grafana", "-config", "/etc/grafana.ini"], "\(json)")
+            #expect(json["argv"] as? [String] == ["server", "-homepath", "/usr/share/grafana", "-config", "/run/grafana/grafana.ini"], "\(json)")
             let security = try #require(json["security"] as? [String: String], "\(json)")
             #expect(security["admin_user"] == "admin", "\(security)")
             #expect(security["admin_password"] == environment["GRAFANA_ADMIN_PASSWORD"], "\(security)")

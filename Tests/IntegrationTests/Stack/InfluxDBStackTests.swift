@@ -7,7 +7,7 @@ import Testing
 /// may only read, and a killed
 /// influxd ends the container.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "influxd", "influx", "tar"]),
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "influxd", "influx", "tar", "kubectl", "python3"]),
                      what: "influxdb container tests"))
     struct InfluxDBStack {
         static var admin: String { "\(Stack.secret("INFLUXDB_ADMIN_USER")):\(Stack.secret("INFLUXDB_ADMIN_PASSWORD"))" }

@@ -22,21 +22,45 @@ extension Integration {
 
     @Suite(.requires(.tools(["kubectl", "python3", "bash"]), what: "setup.sh local plan tests"))
     struct LocalStackPlan {
-        /// Every `docker run` of a dry run, by service: its -e names, -v paths, -p ports.
-        static func plannedRuns() throws -> [String: (variables: Set<String>, paths: Set<String>, ports: Set<Int>)] {
+        /// One `docker run` of a dry run: its -e names, -v and --tmpfs paths, -p ports, and its
+        /// securityContext flags (each flag with its value, in order).
+        struct PlannedRun {
+            var variables: Set<String> = [], paths: Set<String> = [], ports: Set<Int> = [], security: [String] = []
+        }
+
+        static let securityFlags: Set<String> = ["--user", "--group-add", "--cap-drop", "--cap-add", "--security-opt", "--tmpfs"]
+
+        /// `flags` as "FLAG VALUE" (or "FLAG"), sorted: the same set in any order compares equal.
+        static func securityPairs(_ flags: [String]) -> [String] {
+            var pairs: [String] = [], index = 0
+            while index < flags.count {
+                if flags[index] == "--read-only" {
+                    pairs.append(flags[index])
+                } else if securityFlags.contains(flags[index]), index + 1 < flags.count {
+                    pairs.append("\(flags[index]) \(flags[index + 1])")
+                    index += 1
+                }
+                index += 1
+            }
+            return pairs.sorted()
+        }
+
+        /// Every `docker run` of a dry run, by service.
+        static func plannedRuns() throws -> [String: PlannedRun] {
             let scratch = try Scratch()
             defer { scratch.remove() }
             let result = try localStack(["up", "--dry-run"], scratch: scratch)
             try #require(result.succeeded, "\(result)")
-            var runs: [String: (variables: Set<String>, paths: Set<String>, ports: Set<Int>)] = [:]
+            var runs: [String: PlannedRun] = [:]
             for line in result.stdout.split(separator: "\n") where line.contains(" docker run ") {
                 let words = line.split(separator: " ").map(String.init)
                 let service = try #require(words.firstIndex(of: "--network-alias").map { words[$0 + 1] }, "\(line)")
-                var run: (variables: Set<String>, paths: Set<String>, ports: Set<Int>) = ([], [], [])
+                var run = PlannedRun(security: securityPairs(words))
                 for (flag, value) in zip(words, words.dropFirst()) {
                     switch flag {
                     case "-e": run.variables.insert(value)
                     case "-v": run.paths.insert(String(value.split(separator: ":").last ?? ""))
+                    case "--tmpfs": run.paths.insert(value)
                     case "-p": run.ports.insert(Int(value.split(separator: ":").last ?? "") ?? -1)
                     default: break
                     }
@@ -46,6 +70,8 @@ extension Integration {
             return runs
         }
 
+        /// Its env, its mounts (claims as volumes, emptyDirs as tmpfs), its LoadBalancer ports,
+        /// and its securityContext (issue 17): a local container is as constrained as its pod.
         @Test func everyContainerGetsWhatItsDeploymentGets() throws {
             let runs = try Self.plannedRuns()
             let objects = try ManifestPolicy.render()
@@ -60,6 +86,8 @@ extension Integration {
                 let service = try #require(objects.first { $0.string("kind") == "Service" && $0.string("metadata.name") == name })
                 let published = service.string("spec.type") == "LoadBalancer" ? Set(service.array("spec.ports").map { $0.int("port") }) : []
                 #expect(run.ports == published, "\(name): publishes \(run.ports.sorted()), its Service \(published.sorted())")
+                let podSecurity = Self.securityPairs(PodSecurity.dockerFlags(deployment))
+                #expect(run.security == podSecurity, "\(name): runs with \(run.security), its pod with \(podSecurity)")
             }
         }
 

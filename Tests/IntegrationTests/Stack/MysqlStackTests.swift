@@ -6,7 +6,7 @@ import Testing
 /// on the same volume, whose data is not re-initialised; an unset INFLUXDB_URL pushes metrics to
 /// influxdb, an empty one turns them off; and each daemon killed ends the container.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "mariadb"]), what: "mysql container tests"))
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "mariadb", "kubectl", "python3"]), what: "mysql container tests"))
     struct MysqlStack {
         static let name = "ft-test-mysql"
         static let volume = "ft-test-mysql-data"

@@ -6,7 +6,7 @@ import Testing
 /// /phpmyadmin/ is a reverse proxy to the phpmyadmin container at LB_IP:5000 (its login page, a
 /// real cookie login), sshd lets SSH_USER in and keeps root out, and a dead daemon ends it.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "ssh", "sshpass", "mariadb", "python3"]),
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "ssh", "sshpass", "mariadb", "python3", "kubectl"]),
                      what: "nginx container tests"))
     struct NginxStack {
         static let lbIP = Stack.lbIP

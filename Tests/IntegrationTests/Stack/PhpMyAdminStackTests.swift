@@ -4,7 +4,7 @@ import Testing
 /// images/phpmyadmin as a container of the stack: the login page over TLS on 5000, a real
 /// cookie login as the WordPress DB user against the stack's mysql, and a dead daemon ends it.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "mariadb", "python3"]),
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "mariadb", "python3", "kubectl"]),
                      what: "phpmyadmin container tests"))
     struct PhpMyAdminStack {
         static let site = "https://phpmyadmin:5000"

@@ -119,7 +119,8 @@ enum Stack {
         let published = spec.ports.flatMap { ["-p", "\(lbIP):\($0):\($0)"] }
         let mounts = spec.volumes.sorted { $0.key < $1.key }.flatMap { ["-v", "\($0.key):\($0.value)"] }
         let started = try Container.start(container.name, tag: tag, environment: spec.environment.merging(["LB_IP": lbIP]) { $1 },
-                                          extra: attachment(alias: service, address: spec.address) + published + mounts,
+                                          extra: attachment(alias: service, address: spec.address) + published + mounts
+                                              + PodSecurity.dockerFlags(of: service, sourceLocation: sourceLocation),
                                           sourceLocation: sourceLocation)
         try started.waitHealthy(within: .seconds(90), sourceLocation: sourceLocation)
         Self.started.withLock { _ = $0.insert(service) }
@@ -128,12 +129,18 @@ enum Stack {
 
     /// Another container of the stack's images on its network (no alias, no published port),
     /// for a test that stops, kills or restarts it: the shared ones stay as they are.
+    /// As constrained as its pod (PodSecurity; `emptyDirsAsVolumes` as there), with an
+    /// anonymous volume for each claim of the pod that `extra` does not mount.
     static func startExtra(_ name: String, image service: String, environment: [String: String], extra: [String] = [],
-                           sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
+                           emptyDirsAsVolumes: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws -> Container {
         try createNetwork(sourceLocation: sourceLocation)
         let tag = try image(service, sourceLocation: sourceLocation)
+        let deployment = try PodSecurity.deployment(service, sourceLocation: sourceLocation)
+        let mounted = Set(zip(extra, extra.dropFirst()).filter { $0.0 == "-v" }.map { String($0.1.split(separator: ":").dropFirst().first ?? "") })
+        let claims = PodSecurity.claimPaths(deployment).filter { !mounted.contains($0) }.flatMap { ["-v", $0] }
+        let security = PodSecurity.dockerFlags(deployment, emptyDirsAsVolumes: emptyDirsAsVolumes) + claims
         return try Container.start(name, tag: tag, environment: environment.merging(["LB_IP": lbIP]) { $1 },
-                                   extra: ["--network", network] + upstreamDNS + extra, sourceLocation: sourceLocation)
+                                   extra: ["--network", network] + upstreamDNS + security + extra, sourceLocation: sourceLocation)
     }
 
     /// `argv` run on this machine (curl, ssh, lftp, mariadb, python3...) with an /etc/hosts, in a

@@ -5,7 +5,7 @@ import Testing
 /// TLS on 5050 at the LB IP and by its service name, the bootstrap made the administrator and
 /// one user per role, they log in, a second start changes nothing, and a dead daemon ends it.
 extension Integration {
-    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "mariadb", "python3", "tar"]),
+    @Suite(.requires(.root, .dockerDaemon, .alpineMinirootfs, .tools(["docker", "unshare", "curl", "mariadb", "python3", "tar", "kubectl"]),
                      what: "wordpress container tests"))
     struct WordPressStack {
         /// How the site is reached: the LB IP, as WP_HOME says (and the [tls] IP SAN).
