@@ -26,9 +26,18 @@ readonly METALLB_VERSION=v0.14.9
 # The official Swift image ftinit is built in when the host has no fitting toolchain.
 readonly FTINIT_BUILDER_BASE=swift:6.3.3-bookworm
 readonly FTINIT_BUILDER_IMAGE=ft-services-ftinit-builder:6.3.3
-readonly METALLB_MANIFEST=https://raw.githubusercontent.com/metallb/metallb/${METALLB_VERSION}/config/manifests/metallb-native.yaml
-# Only for --context clusters without a dashboard (minikube has its addon).
-readonly DASHBOARD_MANIFEST=https://raw.githubusercontent.com/kubernetes/dashboard/v2.7.0/aio/deploy/recommended.yaml
+# The manifests applied with cluster-admin, each with the sha256 of the file at its tag (git
+# show TAG:PATH | sha256sum, read in the projects' repositories): a moved tag or a tampered
+# download is refused, never applied. A mirror (an air-gapped install) gives its own URL, and
+# its own checksum only if its copy differs.
+readonly METALLB_MANIFEST=${METALLB_MANIFEST:-https://raw.githubusercontent.com/metallb/metallb/${METALLB_VERSION}/config/manifests/metallb-native.yaml}
+readonly METALLB_MANIFEST_SHA256=${METALLB_MANIFEST_SHA256:-951065e85692aa106f1bb5d5a487d9306154923a794ab1d82122881cbaf588e4}
+# Only for --context clusters without a dashboard (minikube has its addon). v2.7.0 is the last
+# release with a manifest (aio/deploy/recommended.yaml); from 7.0.0 the project supports only
+# its Helm chart, with Kong in front (its README), and minikube's addon runs v2.7.0 too
+# (pkg/minikube/assets/addons.go): the same dashboard either way, no Helm needed.
+readonly DASHBOARD_MANIFEST=${DASHBOARD_MANIFEST:-https://raw.githubusercontent.com/kubernetes/dashboard/v2.7.0/aio/deploy/recommended.yaml}
+readonly DASHBOARD_MANIFEST_SHA256=${DASHBOARD_MANIFEST_SHA256:-943ae40251f1ba64ef012c53271bf6766d1883dd024093e854567b56443764b8}
 readonly DASHBOARD_NAMESPACE=kubernetes-dashboard
 readonly DASHBOARD_ACCOUNT=ft-services-dashboard
 readonly EX_USAGE=64 EX_UNAVAILABLE=69
@@ -98,6 +107,11 @@ Environment:
   REACH_TIMEOUT            seconds step 9 tries the public ports before it fails (default: 90)
   FT_SERVICES_CREDENTIALS  credentials file (default: ~/.config/ft-services/credentials-CONTEXT,
                            mode 0600, outside the repository)
+  METALLB_MANIFEST, DASHBOARD_MANIFEST
+                           where to download those manifests from (a mirror; default: the
+                           projects' own, at the pinned tags). Each is applied only when its
+                           sha256 is the pinned one, or METALLB_MANIFEST_SHA256 /
+                           DASHBOARD_MANIFEST_SHA256 when given.
 
 Needs: minikube and a driver for it (Docker, podman or kvm2), curl; kubectl is used when
 installed (otherwise minikube's own). ftinit is built with this host's Swift 6 toolchain when
@@ -192,6 +206,29 @@ run() {
     show "$(quote_cmd "$@")"
     dry && return 0
     "$@"
+}
+
+# pinned_manifest WHAT URL SHA256 VERB [ARGS...]: `kubectl VERB -f` the manifest at URL, only
+# when the downloaded file's sha256 is SHA256; otherwise nothing is done and the run fails
+# naming both checksums.
+pinned_manifest() {
+    local what=$1 url=$2 expected=$3 manifest actual
+    shift 3
+    show "manifest=\$(mktemp) && curl -fsSL --max-time 120 -o \"\$manifest\" $url && [ sha256 = $expected ] && $(quote_cmd "${KUBECTL[@]}" "$@") -f \"\$manifest\""
+    dry && return 0
+    manifest=$(mktemp)
+    if ! curl -fsSL --max-time 120 -o "$manifest" "$url"; then
+        rm -f "$manifest"
+        die "could not download the $what manifest $url"
+    fi
+    actual=$(sha256sum "$manifest")
+    actual=${actual%% *}
+    if [[ $actual != "$expected" ]]; then
+        rm -f "$manifest"
+        die "the $what manifest $url has sha256 $actual, not the pinned $expected: not applied (a moved tag, a changed mirror or a tampered download; compare the file with the release before changing the pin)"
+    fi
+    "${KUBECTL[@]}" "$@" -f "$manifest" || { rm -f "$manifest"; return 1; }
+    rm -f "$manifest"
 }
 
 # query PLACEHOLDER CMD...: a read from the cluster. Prints the command; its output, or in a
@@ -532,7 +569,7 @@ enable_addons() {
         present=$(query "<unknown>" "${KUBECTL[@]}" get namespace "$DASHBOARD_NAMESPACE" --ignore-not-found -o name)
         if [[ -z $present ]] || dry; then
             dry && note "(dry run: the dashboard manifest is applied only when namespace $DASHBOARD_NAMESPACE does not exist)"
-            run "${KUBECTL[@]}" apply -f "$DASHBOARD_MANIFEST"
+            pinned_manifest dashboard "$DASHBOARD_MANIFEST" "$DASHBOARD_MANIFEST_SHA256" apply
         else
             note "namespace $DASHBOARD_NAMESPACE exists: the cluster's dashboard is kept"
         fi
@@ -548,7 +585,7 @@ enable_addons() {
 # Step 4: MetalLB
 
 install_metallb() {
-    run "${KUBECTL[@]}" apply -f "$METALLB_MANIFEST"
+    pinned_manifest MetalLB "$METALLB_MANIFEST" "$METALLB_MANIFEST_SHA256" apply
     announce_from_control_plane
     run "${KUBECTL[@]}" -n metallb-system rollout status deployment/controller --timeout=300s ||
         die "MetalLB's controller did not become ready (kubectl -n metallb-system get pods)"
@@ -980,7 +1017,7 @@ delete_all() {
                 -l "$PART_OF" --ignore-not-found
         fi
         if [[ -z $CONTEXT ]]; then
-            run "${KUBECTL[@]}" delete -f "$METALLB_MANIFEST" --ignore-not-found
+            pinned_manifest MetalLB "$METALLB_MANIFEST" "$METALLB_MANIFEST_SHA256" delete --ignore-not-found
         else
             note "MetalLB itself is left installed on context $CONTEXT (other workloads may use it)"
         fi

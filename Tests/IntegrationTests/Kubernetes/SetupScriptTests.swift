@@ -99,10 +99,26 @@ extension Integration {
         static let clusterFakes = ["minikube", "kubectl", "docker", "make", "swift", "pkg-config", "uname"]
 
         /// The environment a fake cluster run needs besides `run`'s.
+        /// MetalLB's and the dashboard's manifests are downloaded from a mirror, as an air-gapped
+        /// install would: the test's own stand-in files (never the network), with their checksums.
         static func clusterEnvironment(_ extra: [String: String] = [:]) throws -> [String: String] {
             let kubectl = try #require(Prerequisites.which("kubectl"), "the real kubectl renders srcs/")
-            return ["REAL_KUBECTL": kubectl, "ROLLOUT_TIMEOUT": "30s"].merging(extra) { _, new in new }
+            let metallb = try standInManifest(), dashboard = try standInManifest(namespace: "kubernetes-dashboard")
+            return ["REAL_KUBECTL": kubectl, "ROLLOUT_TIMEOUT": "30s",
+                    "METALLB_MANIFEST": "file://\(metallb.path)", "METALLB_MANIFEST_SHA256": metallb.sha256,
+                    "DASHBOARD_MANIFEST": "file://\(dashboard.path)", "DASHBOARD_MANIFEST_SHA256": dashboard.sha256]
+                .merging(extra) { _, new in new }
         }
+
+        /// A manifest of the test's own in place of MetalLB's (or the dashboard's), and its sha256.
+        static func standInManifest(namespace: String = "metallb-system") throws -> (path: String, sha256: String) {
+            let text = "# stand-in manifest (SetupScript tests)\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(namespace)\n"
+            let path = try Self.manifests.write("\(namespace).yaml", text)
+            let sum = try Tool.run(["sha256sum", path])
+            return (path, try #require(sum.stdout.split(separator: " ").first.map(String.init), "\(sum)"))
+        }
+
+        private static let manifests = try! Scratch()
 
         /// The titles of the `==> [N/M] title` lines, and checks their numbering.
         static func steps(_ output: String, total: Int) -> [String] {
@@ -172,7 +188,8 @@ extension Integration {
                 "minikube start -p minikube --driver=docker --cni=calico",
                 "minikube -p minikube ip",
                 "minikube -p minikube addons enable dashboard",
-                "kubectl --context minikube apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/config/manifests/metallb-native.yaml",
+                // Downloaded, applied only with the pinned sha256 (issue 17).
+                #"curl -fsSL --max-time 120 -o "$manifest" https://raw.githubusercontent.com/metallb/metallb/v0.14.9/config/manifests/metallb-native.yaml && [ sha256 = 951065e85692aa106f1bb5d5a487d9306154923a794ab1d82122881cbaf588e4 ] && kubectl --context minikube apply -f "$manifest""#,
                 "kubectl --context minikube -n metallb-system rollout status deployment/controller",
                 "make ftinit",
             ]
@@ -345,7 +362,7 @@ extension Integration {
             #expect(!calls.contains { $0.hasPrefix("minikube -p minikube image build -t ftps:") }, "went on building after mysql")
             #expect(!calls.contains { $0.hasPrefix("kubectl kustomize") || $0.contains("create secret") }, "went on to step 7: \(calls)")
 
-            let metallb = try #require(calls.firstIndex { $0.contains("apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/") })
+            let metallb = try #require(calls.firstIndex { $0.contains(" apply -f /") }, "MetalLB's manifest was not applied: \(calls)")
             let patch = try #require(calls.firstIndex { $0.contains("-n metallb-system patch daemonset speaker --type=json") }, "\(calls)")
             #expect(patch > metallb && calls[patch].contains(#""value":"--ignore-exclude-lb""#), "\(calls[patch])")
         }
@@ -359,7 +376,8 @@ extension Integration {
             #expect(result.code == 0, "\(result)")
             #expect(result.stdout.contains("kubectl: minikube -p minikube kubectl --"), "\(result)")
             let commands = Self.commands(result.stdout)
-            #expect(commands.contains("minikube -p minikube kubectl -- --context minikube apply -f https://raw.githubusercontent.com/metallb/metallb/v0.14.9/config/manifests/metallb-native.yaml"), "\(result)")
+            #expect(commands.contains { $0.contains("metallb-native.yaml && [ sha256 = ") && $0.hasSuffix(#"&& minikube -p minikube kubectl -- --context minikube apply -f "$manifest""#) },
+                    "\(result)")
             #expect(commands.contains { $0.contains("&& minikube -p minikube kubectl -- kustomize \"$work\"") }, "\(result)")
             #expect(!commands.contains { $0.hasPrefix("kubectl ") || $0.contains("| kubectl ") }, "a bare kubectl: \(commands)")
         }
@@ -392,6 +410,26 @@ extension Integration {
             #expect(result.stdout.contains("s: nginx-7d9f: Running, ready=false, restarts=0"), "\(result)")
             #expect(result.stdout.contains("    ready after "), "\(result)")
             #expect(result.stdout.contains("[1/7] nginx:ft-services-") && result.stdout.contains("(started "), "\(result)")
+        }
+
+        /// A manifest whose sha256 is not the pinned one (a moved tag, a tampered download) is
+        /// never applied: the run stops at step 4 naming both checksums (issue 17).
+        @Test func aManifestWithAnotherChecksumIsNotApplied() throws {
+            let scratch = try Self.sandbox(fakes: Self.clusterFakes)
+            defer { scratch.remove() }
+            let repo = try Self.repositoryCopy(in: scratch)
+            let pinned = String(repeating: "0", count: 64)
+            let result = try Self.run([], in: scratch, script: "\(repo)/setup.sh",
+                                      environment: try Self.clusterEnvironment(["METALLB_MANIFEST_SHA256": pinned]))
+            let actual = try Self.standInManifest().sha256
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stderr.contains("has sha256 \(actual), not the pinned \(pinned): not applied"), "\(result)")
+            #expect(!scratch.lines("calls.log").contains { $0.contains(" apply -f /") }, "applied: \(scratch.lines("calls.log"))")
+            #expect(!result.stdout.contains("Building ftinit"), "the run went on after step 4: \(result)")
+            // With the file's own checksum, the same run applies it.
+            let accepted = try Self.run([], in: scratch, script: "\(repo)/setup.sh",
+                                        environment: try Self.clusterEnvironment(["FAKE_BROKEN_IMAGE": "images/grafana"]))
+            #expect(scratch.lines("calls.log").contains { $0.contains(" apply -f /") }, "\(accepted)\n\(scratch.lines("calls.log"))")
         }
 
         /// A re-run keeps what is already right: the speaker that has the flag is not patched
