@@ -14,11 +14,9 @@ set -eu
 : "${MYSQL_ROOT_PASSWORD:?is required}" "${WP_DB_NAME:?is required}" "${WP_DB_USER:?is required}"
 : "${WP_DB_PASSWORD:?is required}"
 
-conf=/etc/mysql/my.cnf
+conf=/run/mysql/my.cnf
 datadir=/var/lib/mysql
 rundir=/run/mysqld
-# secure_file_priv (my.cnf): LOAD DATA / SELECT ... INTO OUTFILE only there, the server's alone.
-files=/var/lib/mysql-files
 init_file=$rundir/init.sql
 user=mysql
 install_db=/usr/bin/mariadb-install-db
@@ -39,9 +37,9 @@ sql_ident() {
 }
 
 group=$(id -gn "$user") || die "no user '$user'"
-mkdir -p "$datadir" "$rundir" "$files"
-chown "$user:$group" "$rundir" "$files"
-chmod 0700 "$files"
+# /run is an emptyDir in the pod: the socket's directory is made at every start.
+mkdir -p "$datadir" "$rundir"
+chown "$user:$group" "$rundir"
 # A fresh volume belongs to root; only what is not the server's yet is changed.
 find "$datadir" ! -user "$user" -exec chown "$user:$group" {} +
 
