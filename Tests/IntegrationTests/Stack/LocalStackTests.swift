@@ -356,7 +356,8 @@ extension Integration {
         }
 
         /// A mysql image whose data does not survive a restart of its container (its bootstrap
-        /// empties the datadir on every start but the first): the persistence row fails. Its
+        /// empties the datadir on its second start, which a mark in the datadir tells, since /run
+        /// is a tmpfs): the persistence row fails. Its
         /// data is gone, so the restore starts the database again, then WordPress, which
         /// installs itself again.
         @Test func aDatadirThatDoesNotSurviveFailsThePersistenceRow() throws {
@@ -364,8 +365,8 @@ extension Integration {
                 $0.replacingOccurrences(of: "\nset -eu\n", with: """
 
                     set -eu
-                    if [ -e /run/mysqld/booted ]; then rm -rf /var/lib/mysql/*; fi
-                    mkdir -p /run/mysqld && touch /run/mysqld/booted
+                    if [ -e /var/lib/mysql/.booted ]; then rm -rf /var/lib/mysql/* /var/lib/mysql/.booted
+                    else touch /var/lib/mysql/.booted; fi
 
                     """)
             }, restore: ["mysql", "wordpress"])
