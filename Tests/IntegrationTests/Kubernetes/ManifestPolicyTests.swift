@@ -326,7 +326,7 @@ extension Integration {
         /// the others start ftinit as root, which drops privileges per service.
         static let nonRootPods: Set<String> = ["influxdb", "grafana"]
         /// The pods with a read-only root filesystem (docs/security.md: why not the others).
-        static let readOnlyRootPods: Set<String> = ["influxdb", "grafana", "mysql", "phpmyadmin"]
+        static let readOnlyRootPods: Set<String> = ["influxdb", "grafana", "mysql", "phpmyadmin", "wordpress"]
 
         /// Each container gets exactly the variables its image reads, each from the Secret (the
         /// credentials) or the ConfigMap (the settings): no literal value, no envFrom.

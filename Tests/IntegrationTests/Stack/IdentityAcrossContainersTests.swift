@@ -89,7 +89,7 @@ extension Integration {
                     try #require(put.succeeded, "\(put)")
                 }
                 return (try Self.certificate(wordpress.address, port: 5050),
-                        try wordpress.exec(["cat", "/var/lib/wordpress/salts.php"]).stdout,
+                        try wordpress.exec(["cat", "/run/wordpress/salts.php"]).stdout,
                         try wordpress.exec(["cat", upload]).stdout)
             }
             let before = try run(volumes: try Self.volumes(of: "wordpress", prefix: "ft-test-id-wp", fresh: true), putUpload: true)
