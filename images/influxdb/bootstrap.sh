@@ -4,8 +4,9 @@
 # ftservices) and the account every image's ftinit pushes its metrics with
 # (INFLUXDB_METRICS_USER, INFLUXDB_METRICS_PASSWORD; WRITE on that database only) through
 # the HTTP API, POST /query; and grafana's data source account (INFLUXDB_READER_USER,
-# INFLUXDB_READER_PASSWORD; READ on that database only). Idempotent (an existing user gets its password and privileges
-# again, CREATE DATABASE succeeds when it exists), so every boot runs it. As influxdata-docker's init-influxdb.sh, but on the running daemon (no second one).
+# INFLUXDB_READER_PASSWORD; READ on that database only). Idempotent (an existing user gets its
+# password and privileges again, CREATE DATABASE succeeds when it exists), so every boot runs
+# it. As influxdata-docker's init-influxdb.sh, but on the running daemon (no second one).
 # With auth enabled and no user yet, InfluxDB accepts exactly this first CREATE USER ... WITH
 # ALL PRIVILEGES; afterwards every request authenticates as the admin.
 set -eu

@@ -80,8 +80,9 @@ GRAFANA_DASHBOARDS = ["nginx", "wordpress", "phpmyadmin", "mysql", "ftps", "infl
 
 
 def grafana(stack):
-    """Grafana's HTTPS API with the admin's basic auth: login (the form's cookie Secure), the data
-    source's health, one dashboard per service, and one query of each returning that service's recent points."""
+    """Grafana's HTTPS API with the admin's basic auth: login (the form's cookie Secure), the
+    data source's health, one dashboard per service, and one query of each returning that
+    service's recent points."""
     base = f"https://{stack.lb_ip}:3000"
     credentials = f"{stack.values['GRAFANA_ADMIN_USER']}:{stack.values['GRAFANA_ADMIN_PASSWORD']}"
     headers = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
