@@ -36,6 +36,15 @@ import Testing
 
     static let valid: [Example] = [
         Example(
+            label: "tcp HOST:PORT expect TEXT: the greeting's start",
+            lines: "check = tcp 127.0.0.1:21 expect \"220\"",
+            check: check(.tcp(host: "127.0.0.1", port: 21, expect: "220"), "tcp 127.0.0.1:21 expect \"220\"")),
+        Example(
+            label: "tcp expect with variables, single quotes, and a quote in the text",
+            lines: "check = tcp ${HOST}:22 expect 'SSH-2.0-\"x'",
+            environment: ["HOST": "127.0.0.1"],
+            check: check(.tcp(host: "127.0.0.1", port: 22, expect: "SSH-2.0-\"x"), #"tcp 127.0.0.1:22 expect "SSH-2.0-\"x""#)),
+        Example(
             label: "tcp HOST:PORT with every default timing",
             lines: "check = tcp 127.0.0.1:5432",
             check: check(.tcp(host: "127.0.0.1", port: 5432), "tcp 127.0.0.1:5432")),
@@ -125,7 +134,7 @@ import Testing
 
     // MARK: malformed
 
-    static let usage = "check must be 'tcp HOST:PORT', 'http URL' or 'exec COMMAND...'"
+    static let usage = "check must be 'tcp HOST:PORT [expect TEXT]', 'http URL' or 'exec COMMAND...'"
 
     static let malformed: [MalformedConfig] = [
         MalformedConfig(
@@ -164,6 +173,26 @@ import Testing
             label: "tcp without a port",
             text: "[service web]\nrun = web\ncheck = tcp 127.0.0.1",
             diagnostics: ["/etc/ftinit.conf:3: \(usage), got 'tcp 127.0.0.1'"]),
+        MalformedConfig(
+            label: "tcp expect without its text",
+            text: "[service ftp]\nrun = ftp\ncheck = tcp 127.0.0.1:21 expect",
+            diagnostics: ["/etc/ftinit.conf:3: \(usage), got 'tcp 127.0.0.1:21 expect'"]),
+        MalformedConfig(
+            label: "tcp with a text but no expect",
+            text: "[service ftp]\nrun = ftp\ncheck = tcp 127.0.0.1:21 220",
+            diagnostics: ["/etc/ftinit.conf:3: \(usage), got 'tcp 127.0.0.1:21 220'"]),
+        MalformedConfig(
+            label: "tcp expect an empty text",
+            text: "[service ftp]\nrun = ftp\ncheck = tcp 127.0.0.1:21 expect \"\"",
+            diagnostics: ["/etc/ftinit.conf:3: check tcp ... expect: the greeting to expect must be 1 to 256 bytes, got 0"]),
+        MalformedConfig(
+            label: "tcp expect a text longer than what a check reads",
+            text: "[service ftp]\nrun = ftp\ncheck = tcp 127.0.0.1:21 expect " + String(repeating: "x", count: 257),
+            diagnostics: ["/etc/ftinit.conf:3: check tcp ... expect: the greeting to expect must be 1 to 256 bytes, got 257"]),
+        MalformedConfig(
+            label: "tcp expect an unterminated quote",
+            text: "[service ftp]\nrun = ftp\ncheck = tcp 127.0.0.1:21 expect \"220",
+            diagnostics: ["/etc/ftinit.conf:3: check: unterminated \" quote"]),
         MalformedConfig(
             label: "tcp without anything",
             text: "[service web]\nrun = web\ncheck = tcp",

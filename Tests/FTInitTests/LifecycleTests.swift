@@ -24,7 +24,7 @@ import Testing
         #expect(life.handle(.spawned(pid: 42, at: Self.t0)) == [.schedule(.taskTimeout, at: Self.at(3000))])
         #expect(life.ownedTimers == [.taskTimeout])
         #expect(life.handle(.stop(signal: SIGTERM, within: .seconds(10), at: Self.at(1000)))
-                == [.signalGroup(SIGTERM), .stopping(signal: SIGTERM, timeout: .seconds(10)), .schedule(.kill, at: Self.at(11000))])
+                == [.stopGroup(SIGTERM), .stopping(signal: SIGTERM, timeout: .seconds(10)), .schedule(.kill, at: Self.at(11000))])
         #expect(life.ownedTimers == [.kill], "the task's own timeout survived the stop")
         #expect(life.handle(.timerFired(.taskTimeout, at: Self.at(3000))) == [], "a stale timeout still acted")
         #expect(life.handle(.timerFired(.kill, at: Self.at(11000))) == [.signalGroup(SIGKILL), .killed(after: .seconds(10))])

@@ -121,6 +121,48 @@ import Testing
         #expect(closed.address.description == "127.0.0.1:\(closed.port)")
     }
 
+    static func tcp(_ address: SocketAddress, expect: String, limit: TimeSpan = .seconds(5)) throws -> CheckResult? {
+        try attempt(limit: limit) { TCPCheckAttempt(address: address, expect: expect, loop: $0, completion: $1) }
+    }
+
+    @Test func tcpExpectPassesOnTheGreetingsStart() throws {
+        let listener = try LocalPort(listening: true)
+        let served = Self.serveOnce(listener, "220 (vsFTPd 3.0.5)\r\n", readRequest: false)
+        #expect(try Self.tcp(listener.address, expect: "220") == .passed)
+        wait(for: .seconds(5)) { served.isSet }
+    }
+
+    @Test func tcpExpectFailsWithWhatWasReceivedWhenTheGreetingDiffers() throws {
+        let listener = try LocalPort(listening: true)
+        let served = Self.serveOnce(listener, "500 \u{1}nope\r\n", readRequest: false)
+        let message = try #require(Self.failure(try Self.tcp(listener.address, expect: "SSH-2.0-")))
+        // As much as arrived of the expected length, at least the first byte that differs.
+        #expect(message.hasPrefix("127.0.0.1:\(listener.port) sent \"5") && message.hasSuffix("\", expected \"SSH-2.0-\""), "\(message)")
+        wait(for: .seconds(5)) { served.isSet }
+    }
+
+    @Test func tcpExpectFailsWhenTheServerClosesBeforeItsGreeting() throws {
+        let listener = try LocalPort(listening: true)
+        let served = Self.serveOnce(listener, "SSH-2", readRequest: false)
+        let message = try #require(Self.failure(try Self.tcp(listener.address, expect: "SSH-2.0-")))
+        #expect(message == "127.0.0.1:\(listener.port) sent \"SSH-2\" and closed, expected \"SSH-2.0-\"", "\(message)")
+        wait(for: .seconds(5)) { served.isSet }
+    }
+
+    /// A listener that never accepts: the kernel completes the handshake into its backlog, as
+    /// for a frozen daemon. A plain tcp check passes; with `expect`, the attempt is still
+    /// waiting when the limit comes (the check's timeout then fails it).
+    @Test func tcpExpectWaitsForAGreetingThatAFrozenServerNeverSends() throws {
+        let listener = try LocalPort(listening: true)
+        #expect(try Self.tcp(listener.address) == .passed)
+        #expect(try Self.tcp(listener.address, expect: "220", limit: TimeSpan(milliseconds: 500)) == nil)
+    }
+
+    @Test func receivedBytesAreShownQuotedAndShort() {
+        #expect(TCPCheckAttempt.shown(Array("a\"\\\r\n\u{7}".utf8)) == #""a\"\\\r\n\x07""#)
+        #expect(TCPCheckAttempt.shown(Array(repeating: UInt8(ascii: "x"), count: 70)) == "\"" + String(repeating: "x", count: 64) + "...\"")
+    }
+
     // MARK: http
 
     @Test(arguments: [

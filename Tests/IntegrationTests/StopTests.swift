@@ -82,6 +82,47 @@ extension Integration {
             #expect(ftinit.events("exited", subject: "stubborn").first?.signalName() == "KILL", "\(ftinit.report)")
         }
 
+        /// Issue 18 (1): a stopped service (SIGSTOP, a debugger, a frozen cgroup) acts on its
+        /// stop signal only once continued. ftinit sends SIGCONT right after it, so the stop
+        /// takes the service's own handler's time, not its stop-timeout and then SIGKILL.
+        @Test func aStoppedServiceIsContinuedAndEndsByItsOwnHandler() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [service frozen]
+                run = sh -c 'trap "echo handled; exit 0" TERM; echo ok > \(scratch.file("ready")); while :; do sleep 0.05; done'
+                stop-timeout = 10s
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            let started = try ftinit.requireEvent("started", subject: "frozen")
+            try scratch.waitFor("ready", report: ftinit.report)
+            let frozen = try ftinit.hostPid(of: started)
+            try #require(kill(frozen, SIGSTOP) == 0)
+            defer { kill(frozen, SIGCONT) }
+            let stoppedState = Poll.until(timeout: .seconds(2)) { Self.state(of: frozen) == "T" }
+            try #require(stoppedState, "the service never showed state T\(ftinit.report)")
+
+            let termSent = ContinuousClock.now
+            try ftinit.send(SIGTERM)
+            let code = try ftinit.exitCode(timeout: .seconds(5))
+
+            let total = (try #require(ftinit.exitTime) - termSent).seconds
+            #expect(total < 1.0, "ftinit exited \(total) s after SIGTERM; a continued service stops at once\(ftinit.report)")
+            #expect(code == 0, "\(ftinit.report)")
+            #expect(ftinit.events("exited", subject: "frozen").first?["code"] == "0", "not by its TERM handler\(ftinit.report)")
+            #expect(ftinit.events("killed").isEmpty, "\(ftinit.report)")
+            #expect(ftinit.stdout.text.contains("frozen | handled"), "its TERM handler did not run\(ftinit.report)")
+        }
+
+        /// The state letter of /proc/PID/stat (R, S, T...), nil once it is gone.
+        static func state(of pid: pid_t) -> String? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+        }
+
         @Test func totalStopBudgetCapsEachServiceStopTimeout() throws {
             let scratch = try Scratch()
             defer { scratch.remove() }

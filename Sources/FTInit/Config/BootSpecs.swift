@@ -60,14 +60,15 @@ public struct TemplateSpec: Sendable, Equatable {
 /// A service's `check = ...` and its timing.
 public struct HealthCheckSpec: Sendable, Equatable {
     public enum Probe: Sendable, Equatable {
-        case tcp(host: String, port: UInt16)
+        /// `expect`: the start of what the server must send first (its greeting), if given.
+        case tcp(host: String, port: UInt16, expect: String? = nil)
         case http(HTTPTarget)
         case exec(argv: [String])
 
         /// The host and port a tcp or http check connects to.
         public var endpoint: (host: String, port: UInt16)? {
             switch self {
-            case .tcp(let host, let port): return (host, port)
+            case .tcp(let host, let port, _): return (host, port)
             case .http(let target): return (target.host, target.port)
             case .exec: return nil
             }

@@ -114,15 +114,29 @@ extension ConfigLoader {
     private mutating func parseCheck(_ entry: IniDocument.Entry) -> HealthCheckSpec? {
         let kind = entry.value.prefix(while: { $0 != " " && $0 != "\t" })
         let argument = IniParser.trimmed(entry.value.dropFirst(kind.count))
-        let usage = "check must be 'tcp HOST:PORT', 'http URL' or 'exec COMMAND...'"
+        let usage = "check must be 'tcp HOST:PORT [expect TEXT]', 'http URL' or 'exec COMMAND...'"
         switch kind {
         case "tcp":
-            guard let value = expandedText(String(argument), entry) else { return nil }
-            guard let (host, port) = splitHostPort(Substring(value), defaultPort: nil) else {
+            let words: [String]
+            do {
+                words = try ArgvSplitter.split(String(argument), expander: expander)
+            } catch {
+                fail(entry.line, "check: \(error)")
+                return nil
+            }
+            guard words.count == 1 || (words.count == 3 && words[1] == "expect"),
+                  let (host, port) = splitHostPort(Substring(words[0]), defaultPort: nil) else {
                 fail(entry.line, "\(usage), got '\(entry.value)'")
                 return nil
             }
-            return HealthCheckSpec(probe: .tcp(host: host, port: port), text: "tcp \(value)")
+            guard let expect = words.count == 3 ? words[2] : nil else {
+                return HealthCheckSpec(probe: .tcp(host: host, port: port), text: "tcp \(words[0])")
+            }
+            guard (1...TCPCheckAttempt.greetingLimit).contains(expect.utf8.count) else {
+                fail(entry.line, "check tcp ... expect: the greeting to expect must be 1 to \(TCPCheckAttempt.greetingLimit) bytes, got \(expect.utf8.count)")
+                return nil
+            }
+            return HealthCheckSpec(probe: .tcp(host: host, port: port, expect: expect), text: "tcp \(words[0]) expect \(Self.doubleQuoted(expect))")
         case "http":
             guard let value = expandedText(String(argument), entry) else { return nil }
             guard let target = HTTPTarget(url: value) else {
@@ -143,6 +157,11 @@ extension ConfigLoader {
             fail(entry.line, "\(usage), got '\(entry.value)'")
             return nil
         }
+    }
+
+    /// `text` in double quotes as the splitter reads them back (`"` and `\` escaped).
+    private static func doubleQuoted(_ text: String) -> String {
+        "\"" + text.map { $0 == "\"" || $0 == "\\" ? "\\\($0)" : String($0) }.joined() + "\""
     }
 
     private mutating func expandedText(_ text: String, _ entry: IniDocument.Entry) -> String? {

@@ -62,6 +62,10 @@ final class Child {
             checker?.run { [unowned self] result in self.handle(.checked(passed: result == .passed, at: .now())) }
         case .signalGroup(let signal):
             send(signal, group: true)
+        case .stopGroup(let signal):
+            // A stopped process (SIGSTOP, a debugger, a frozen cgroup) acts on the stop signal
+            // only once continued: SIGCONT right after it, as s6-supervise and systemd send.
+            if send(signal, group: true), signal != SIGCONT, signal != SIGKILL { send(SIGCONT, group: true) }
         default:
             report(self, effect)
         }

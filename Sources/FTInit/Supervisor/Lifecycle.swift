@@ -62,6 +62,7 @@ struct Lifecycle: Equatable {
     enum Effect: Equatable {
         case schedule(Timer, at: Instant)
         case signalGroup(Int32)       // to its process group (it leads its own session)
+        case stopGroup(Int32)         // the stop signal, then SIGCONT, to its process group
         case runCheck
         case becameHealthy
         case becameUnhealthy
@@ -126,7 +127,7 @@ struct Lifecycle: Equatable {
         case (.running(let running), .stop(let signal, let within, let at)):
             guard !running.refused else { return [.refused] }
             state = .stopping(Stopping(pid: running.pid, since: running.since, signalledAt: at))
-            return [.signalGroup(signal), .stopping(signal: signal, timeout: within), .schedule(.kill, at: at + within)]
+            return [.stopGroup(signal), .stopping(signal: signal, timeout: within), .schedule(.kill, at: at + within)]
         case (.running(var running), .signalRefused):
             running.refused = true
             state = .running(running)

@@ -16,8 +16,8 @@ extension Supervisor {
 
     private func makeAttempt(_ spec: HealthCheckSpec, for child: Child, completion: @escaping (CheckResult) -> Void) -> CheckAttempt {
         switch spec.probe {
-        case .tcp:
-            return TCPCheckAttempt(address: child.checkAddress!, loop: loop, completion: completion)
+        case .tcp(_, _, let expect):
+            return TCPCheckAttempt(address: child.checkAddress!, expect: expect, loop: loop, completion: completion)
         case .http(let target):
             return HTTPCheckAttempt(address: child.checkAddress!, target: target, loop: loop, completion: completion)
         case .exec(let argv):

@@ -298,7 +298,7 @@ public final class Supervisor {
             if child === stopping { stopNext() }
         case .ended(let status):
             childEnded(child, pid: pid, status: status)
-        case .schedule, .signalGroup, .runCheck:
+        case .schedule, .signalGroup, .stopGroup, .runCheck:
             break  // performed by the child itself
         }
     }

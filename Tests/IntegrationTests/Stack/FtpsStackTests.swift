@@ -178,6 +178,34 @@ extension Integration {
             #expect(refused.code == 67, "logged in with no /etc/pam.d/vsftpd nor other: PAM was not consulted? \(refused)\(control.report)")
         }
 
+        /// Issue 18 (5): a frozen vsftpd still completes TCP handshakes (into its listen
+        /// backlog), so only its greeting tells. The image's own check (`expect "220"`), run
+        /// every second here instead of every 30 s, turns unhealthy within interval x retries +
+        /// timeout, and ftinit stops everything and exits 1, which ends the container.
+        @Test func aFrozenVsftpdTurnsUnhealthyAndEndsTheContainer() throws {
+            let files = try Scratch()
+            defer { files.remove() }
+            let shipped = try String(contentsOfFile: "\(ImageFolder.path("ftps"))/ftinit.conf", encoding: .utf8)
+            try #require(shipped.contains("check = tcp 127.0.0.1:21 expect \"220\"\n") && shipped.contains("check-interval = 30s\n"), "\(shipped)")
+            let config = try files.write("ftinit.conf", shipped.replacingOccurrences(of: "check-interval = 30s\n", with: "check-interval = 1s\n"))
+            let ftps = try Stack.startExtra("ft-test-ftps-frozen", image: "ftps", environment: Stack.environment(of: "ftps"),
+                                            extra: ["-v", "\(config):/etc/ftinit.conf:ro"])
+            defer { ftps.remove() }
+            try ftps.waitHealthy(within: .seconds(60))
+            let vsftpd = try #require(ftps.pid(of: "vsftpd"), "\(ftps.report)")
+            let frozenAt = ContinuousClock.now
+            try #require(try ftps.exec(["kill", "-STOP", vsftpd]).succeeded, "\(ftps.report)")
+
+            let ended = try DockerHost.eventually(.seconds(30)) { try DockerHost.inspect(ftps.name, "{{.State.Running}}") == "false" }
+            let after = (ContinuousClock.now - frozenAt).seconds
+            try #require(ended, "still running 30 s after vsftpd froze\(ftps.report)")
+            // 3 failures 1 s apart, each after its 2 s timeout: about 9 s, with the stop.
+            #expect(after < 15, "the container ended \(after) s after the freeze\(ftps.report)")
+            #expect(try DockerHost.inspect(ftps.name, "{{.State.ExitCode}}") == "1", "\(ftps.report)")
+            let unhealthy = try #require(ftps.events("unhealthy", subject: "vsftpd").first, "\(ftps.report)")
+            #expect(unhealthy["check"] == "tcp 127.0.0.1:21 expect \"220\"", "`\(unhealthy)`")
+        }
+
         @Test func killingEachDaemonEndsTheContainer() throws {
             let ftps = try Stack.startExtra("ft-test-ftps-faults", image: "ftps", environment: Stack.environment(of: "ftps"))
             defer { ftps.remove() }
