@@ -99,6 +99,8 @@ import Testing
         (["probe", "--timeout", "500ms"], .probe(socket: "/run/ftinit.sock", timeout: TimeSpan(milliseconds: 500))),
         (["probe", "--timeout", "1m30s", "--socket", "/s"], .probe(socket: "/s", timeout: TimeSpan(milliseconds: 90_000))),
         (["probe", "--socket", "/a", "--socket", "/b"], .probe(socket: "/b", timeout: .seconds(1))),
+        (["probe", "--ready"], .probe(socket: "/run/ftinit.sock", timeout: .seconds(1), ready: true)),
+        (["probe", "--timeout", "3s", "--ready"], .probe(socket: "/run/ftinit.sock", timeout: .seconds(3), ready: true)),
         (["status"], .status(socket: "/run/ftinit.sock")),
         (["status", "--socket", "/tmp/ft.sock"], .status(socket: "/tmp/ft.sock")),
         (["status", "--socket", "relative.sock"], .status(socket: "relative.sock")),

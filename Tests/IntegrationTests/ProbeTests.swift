@@ -94,6 +94,49 @@ extension Integration {
             #expect(try ftinit.exitCode(timeout: .seconds(10)) == 0, "\(ftinit.report)")
         }
 
+        /// Issue 18 (3): `probe --ready` says "not ready" while a task runs, a service waits for
+        /// it, or a service's check has not passed yet, naming each; liveness (`probe`) is fine
+        /// all along. Once everything is done, running and healthy, both pass.
+        @Test func readyOnlyOnceEveryTaskIsDoneAndEveryCheckHasPassed() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [task setup]
+                run = sh -c 'while [ ! -e \(scratch.file("go")) ]; do sleep 0.05; done'
+
+                [service web]
+                run = sleep 5005
+                after = setup
+                check = exec test -e \(scratch.file("up"))
+                check-start-interval = 100ms
+                start-period = 60s
+
+                [service plain]
+                run = sleep 5006
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            _ = try ftinit.requireEvent("started", subject: "setup")
+
+            let live = try Tool.probe(ftinit.socketPath)
+            let setupRuns = try Tool.probe(ftinit.socketPath, ["--ready"])
+            #expect(live.code == 0, "\(live)")
+            #expect(setupRuns.code == 1 && setupRuns.stderr == "ftinit probe: not ready: setup running, web waiting\n", "\(setupRuns)")
+
+            _ = try scratch.write("go", "")
+            _ = try ftinit.requireEvent("started", subject: "web")
+            let checkPending = try Tool.probe(ftinit.socketPath, ["--ready"])
+            #expect(checkPending.code == 1 && checkPending.stderr == "ftinit probe: not ready: web starting\n", "\(checkPending)")
+
+            _ = try scratch.write("up", "")
+            _ = try ftinit.requireEvent("healthy", subject: "web", timeout: .seconds(5))
+            let ready = try Tool.probe(ftinit.socketPath, ["--ready"])
+            #expect(ready.code == 0 && ready.stdout.hasPrefix("ftinit probe: ready: "), "\(ready)")
+            try ftinit.send(SIGTERM)
+            #expect(try ftinit.exitCode(timeout: .seconds(10)) == 0, "\(ftinit.report)")
+        }
+
         /// `web` turns unhealthy after its 1 s start period; `stubborn` ignores SIGTERM, so the
         /// ordered stop lasts its 5 s stop-timeout: a window to ask ftinit. Then ftinit is gone.
         @Test func probeFailsOnceAServiceIsUnhealthyAndWhenFTInitIsGone() throws {

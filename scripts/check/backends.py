@@ -36,11 +36,6 @@ def settings_file():
     return values
 
 
-def ready_probe(result):
-    """Whether `ftinit probe`'s answer counts every service healthy."""
-    return result.returncode == 0 and "starting" not in result.stdout and "waiting" not in result.stdout
-
-
 class Kubernetes:
     """The cluster of kubectl context `context`, namespace ft-services."""
 
@@ -160,7 +155,8 @@ class LocalDocker:
         return int(run(["docker", "inspect", "-f", "{{.RestartCount}}", self.PREFIX + service]).stdout.strip() or 0)
 
     def ready(self, service):
-        return ready_probe(self.exec(service, ["/sbin/ftinit", "probe"], timeout=10))
+        # The container's readiness, as its Deployment's readinessProbe asks it.
+        return self.exec(service, ["/sbin/ftinit", "probe", "--ready"], timeout=10).returncode == 0
 
     def dashboard(self):
         return None, "no Kubernetes here: the local stack has no dashboard"

@@ -4,7 +4,7 @@ public enum Command: Equatable, Sendable {
     case single(argv: [String])
     case check(configPath: String)
     case cert(TLSSpec)
-    case probe(socket: String, timeout: TimeSpan)
+    case probe(socket: String, timeout: TimeSpan, ready: Bool = false)
     case status(socket: String)
     case version
     case help
@@ -71,8 +71,10 @@ public enum Command: Equatable, Sendable {
                ftinit cert --cert PATH --key PATH [--name DNS]... [--ip ADDR]...
                            [--key-type ec-p256|rsa2048|rsa3072|rsa4096] [--days N] [--renew-before DUR]
                                               make (or keep, if still fit) a self-signed TLS pair
-               ftinit probe [--socket PATH] [--timeout DURATION]
-                                              liveness probe: exit 0 when every service is fine
+               ftinit probe [--socket PATH] [--timeout DURATION] [--ready]
+                                              liveness probe: exit 0 when every service is fine;
+                                              with --ready, readiness: every task done, every
+                                              service running and healthy (if it has a check)
                                               (socket default $FTINIT_SOCKET or /run/ftinit.sock,
                                               timeout default 1s); never forks
                ftinit status [--socket PATH]  table of services, pids, health and checks
@@ -126,15 +128,21 @@ public enum Command: Equatable, Sendable {
         return .cert(spec)
     }
 
-    /// `probe [--socket PATH] [--timeout DURATION]`, `status [--socket PATH]`.
+    /// `probe [--socket PATH] [--timeout DURATION] [--ready]`, `status [--socket PATH]`.
     static func parseClient(_ command: String, _ arguments: [String], socket defaultSocket: String) -> Command {
         var socket = defaultSocket
         var timeout = TimeSpan.seconds(1)
-        let known = command == "probe" ? ["--socket", "--timeout"] : ["--socket"]
+        var ready = false
+        let known = command == "probe" ? ["--socket", "--timeout", "--ready"] : ["--socket"]
         var i = 0
         while i < arguments.count {
             let option = arguments[i]
             guard known.contains(option) else { return .usageError("unknown option '\(option)' for \(command)") }
+            if option == "--ready" {
+                ready = true
+                i += 1
+                continue
+            }
             guard i + 1 < arguments.count else { return .usageError("\(option) needs a value") }
             let value = arguments[i + 1]
             i += 2
@@ -151,6 +159,6 @@ public enum Command: Equatable, Sendable {
                 break  // not reached: `known` was checked above
             }
         }
-        return command == "probe" ? .probe(socket: socket, timeout: timeout) : .status(socket: socket)
+        return command == "probe" ? .probe(socket: socket, timeout: timeout, ready: ready) : .status(socket: socket)
     }
 }

@@ -18,8 +18,8 @@ public func execute(_ command: Command) -> Int32 {
         return check(path)
     case .cert(let spec):
         return makeCertificate(spec)
-    case .probe(let socket, let timeout):
-        return ControlClient.probe(socket: socket, timeout: timeout)
+    case .probe(let socket, let timeout, let ready):
+        return ControlClient.probe(socket: socket, timeout: timeout, ready: ready)
     case .status(let socket):
         return ControlClient.status(socket: socket, timeout: .seconds(2))
     case .version:

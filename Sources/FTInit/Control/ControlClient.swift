@@ -58,10 +58,16 @@ public enum ControlClient {
     }
 
     /// `ftinit probe`: 0 when ftinit says every service is fine, 1 otherwise; one line either way.
-    public static func probe(socket: String, timeout: TimeSpan) -> Int32 {
+    /// With `ready`, also 1 until every task is done and every service running and, if it has a
+    /// check, healthy: the line names what is not yet.
+    public static func probe(socket: String, timeout: TimeSpan, ready: Bool = false) -> Int32 {
         switch fetch(socket, timeout: timeout) {
+        case .success(let report) where report.healthy && ready && !report.notReady.isEmpty:
+            let waiting = report.notReady.map { "\($0.name) \($0.condition)" }.joined(separator: ", ")
+            writeAll(STDERR_FILENO, "ftinit probe: not ready: \(waiting)\n")
+            return 1
         case .success(let report) where report.healthy:
-            writeAll(STDOUT_FILENO, "ftinit probe: ok: \(report.summary)\n")
+            writeAll(STDOUT_FILENO, "ftinit probe: \(ready ? "ready" : "ok"): \(report.summary)\n")
             return 0
         case .success(let report):
             writeAll(STDERR_FILENO, "ftinit probe: fail: \(report.summary)\n")

@@ -16,11 +16,20 @@ public struct StatusReport: Equatable {
         /// One word for where a program is: its health while it runs a check (`starting`,
         /// `healthy`, `unhealthy`), else its state (`waiting`, `running`, `exited`, `done`).
         public var condition: String { state == "running" && health != "none" ? health : state }
+
+        /// Ready to serve: a task has finished (`done`), a service runs and, if it has a
+        /// check, has passed it and is healthy.
+        public var isReady: Bool {
+            kind == "task" ? state == "done" : state == "running" && (health == "none" || health == "healthy")
+        }
     }
 
     public var healthy: Bool
     public var summary: String
     public var programs: [Program]
+
+    /// What `ftinit probe --ready` waits for, in the report's order.
+    public var notReady: [Program] { programs.filter { !$0.isReady } }
 
     public var text: String {
         var lines = ["ftinit verdict=\(healthy ? "ok" : "fail") \(Log.field("summary", summary))"]

@@ -74,13 +74,12 @@ extension Container {
         try DockerHost.run(["exec", name] + arguments, timeout: timeout)
     }
 
-    /// Waits until ftinit's probe counts every service healthy (an `ok` alone also covers
-    /// services still waiting or starting: the liveness answer, not readiness).
+    /// Waits until ftinit's readiness probe passes, as the Deployments' readinessProbe asks:
+    /// every task done, every service running and healthy (liveness alone also passes while
+    /// services wait or start).
     func waitHealthy(within limit: Duration, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let healthy = try DockerHost.eventually(limit) {
-            let probe = try exec(["/sbin/ftinit", "probe"])
-            return probe.succeeded && probe.stdout.contains("healthy")
-                && !probe.stdout.contains("starting") && !probe.stdout.contains("waiting")
+            try exec(["/sbin/ftinit", "probe", "--ready"]).succeeded
         }
         try #require(healthy, "not healthy within \(limit)\(report)", sourceLocation: sourceLocation)
     }

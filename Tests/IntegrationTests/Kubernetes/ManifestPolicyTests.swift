@@ -252,7 +252,7 @@ extension Integration {
             #expect(window > 0 && period >= window, "start-period \(period) s < the startupProbe's \(window) s")
         }
 
-        @Test func ftinitIsTheLivenessProbeAndReadinessIsReal() throws {
+        @Test func ftinitIsTheLivenessAndReadinessProbeAndStartupAsksThePort() throws {
             for deployment in try Self.render() where deployment.string("kind") == "Deployment" {
                 let name = deployment.string("metadata.name")
                 let budget = try Self.stopBudgetSeconds(name)
@@ -263,8 +263,14 @@ extension Integration {
                     #expect(Array(liveness.prefix(2)) == ["/sbin/ftinit", "probe"], "\(name): liveness is `/sbin/ftinit probe`")
                     // ftinit's control socket is /run/ftinit.sock, the probe's default, in every image.
                     #expect(!liveness.contains("--socket"), "\(name)")
+                    // Issue 18: readiness is ftinit's too, over every daemon of the image.
+                    #expect(container.strings("readinessProbe.exec.command") == ["/sbin/ftinit", "probe", "--ready", "--timeout", "3s"],
+                            "\(name): readiness is `/sbin/ftinit probe --ready`")
+                    for field in ["periodSeconds", "timeoutSeconds", "failureThreshold", "successThreshold"] {
+                        #expect(container.int("readinessProbe.\(field)") > 0, "\(name): readinessProbe.\(field) spelled out")
+                    }
                     let ports = Set(container.array("ports").flatMap { [$0.string("name"), "\($0.int("containerPort"))"] })
-                    for probe in ["readinessProbe", "startupProbe"] {
+                    for probe in ["startupProbe"] {
                         let target = container.string("\(probe).httpGet.port").isEmpty
                             ? container.string("\(probe).tcpSocket.port") : container.string("\(probe).httpGet.port")
                         #expect(ports.contains(target), "\(name): \(probe) must ask the service's own port, not ftinit")
