@@ -101,7 +101,7 @@ extension Integration {
             let frozen = try ftinit.hostPid(of: started)
             try #require(kill(frozen, SIGSTOP) == 0)
             defer { kill(frozen, SIGCONT) }
-            let stoppedState = Poll.until(timeout: .seconds(2)) { Self.state(of: frozen) == "T" }
+            let stoppedState = Poll.until(timeout: .seconds(2)) { ProcFS.stat(frozen)?.state == "T" }
             try #require(stoppedState, "the service never showed state T\(ftinit.report)")
 
             let termSent = ContinuousClock.now
@@ -114,13 +114,6 @@ extension Integration {
             #expect(ftinit.events("exited", subject: "frozen").first?["code"] == "0", "not by its TERM handler\(ftinit.report)")
             #expect(ftinit.events("killed").isEmpty, "\(ftinit.report)")
             #expect(ftinit.stdout.text.contains("frozen | handled"), "its TERM handler did not run\(ftinit.report)")
-        }
-
-        /// The state letter of /proc/PID/stat (R, S, T...), nil once it is gone.
-        static func state(of pid: pid_t) -> String? {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
         }
 
         @Test func totalStopBudgetCapsEachServiceStopTimeout() throws {
