@@ -8,7 +8,7 @@ RELEASE_FLAGS = -c release -Xswiftc -static-executable --scratch-path $(BUILD)
 FTINIT = $(BUILD)/release/ftinit
 FTINIT_STRIPPED = $(BUILD)/ftinit
 
-.PHONY: all ftinit deps test unit integration container-test fuzz-smoke bench benchmarks bench-images clean
+.PHONY: all ftinit deps test unit integration container-test fuzz-smoke bench benchmarks bench-images bench-stop clean
 
 all: ftinit
 
@@ -54,6 +54,11 @@ bench: ftinit
 ## benchmarks: ftinit against tini, dumb-init, supervisord, s6 and runit (as root); writes docs/BENCHMARKS.md
 benchmarks: ftinit
 	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/compare.py $(BENCH_FLAGS)
+
+## bench-stop: 7 services stopped by this build and by BEFORE=PATH (an ftinit built from an earlier
+## commit), as root; writes its section of docs/BENCHMARKS.md
+bench-stop: ftinit
+	FTINIT_BIN=$(CURDIR)/$(FTINIT) python3 bench/stop.py --before $(BEFORE)
 
 ## bench-images: each image's warm start to healthy, on the running stack of ./setup.sh local;
 ## writes its section of docs/BENCHMARKS.md

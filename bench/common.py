@@ -39,3 +39,16 @@ def summary(name, durations):
 
 
 TABLE_HEADER = "| what | runs | p50 ms | p99 ms | min ms | max ms |\n|---|---|---|---|---|---|"
+
+
+def write_section(path, begin, end, section):
+    """Puts `section` (which starts with `begin` and ends with `end`) in place of the one already
+    between those markers in the document at `path`, or at its end."""
+    with open(path) as f:
+        text = f.read()
+    if begin in text:
+        text = text[:text.index(begin)] + section + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT
+from common import ROOT, write_section
 
 PREFIX = "ft-services-local-"
 SERVICES = ["influxdb", "mysql", "wordpress", "phpmyadmin", "nginx", "ftps", "grafana"]
@@ -112,14 +112,7 @@ def main():
         *rows,
         END,
     ])
-    with open(arguments.output) as f:
-        text = f.read()
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(arguments.output, "w") as f:
-        f.write(text)
+    write_section(arguments.output, BEGIN, END, section)
     print(f"written: {os.path.relpath(arguments.output, ROOT)}")
 
 

@@ -1,6 +1,7 @@
 """The document bench/compare.py writes (docs/BENCHMARKS.md): figures, tables, the machine."""
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -264,8 +265,9 @@ the load average up: compare the load *at start* between runs.
         "(SIGTERM; for runit, as its stage 3 does, `sv -w 10 force-shutdown` of every service directory, then "
         "SIGTERM to runsvdir, which on its own exits without stopping its services) until PID 1 "
         "was reaped (the kernel empties the namespace first), ms. \"TERM seen\" counts services whose handler "
-        "got TERM (the others were SIGKILLed by the kernel when PID 1 exited). ftinit and supervisord stop in "
-        "reverse order one at a time; s6 and runit stop all at once.\n")
+        "got TERM (the others were SIGKILLed by the kernel when PID 1 exited). ftinit stops along its `after` "
+        "graph (these services have none: all at once), supervisord in reverse order one at a time, s6 and runit "
+        "all at once.\n")
     for services in (1, SERVICES):
         add(f"\n### {services} service{'s' if services > 1 else ''}\n")
         add(table(["init", "runs", "median ms", "spread", "ratio", "TERM seen (min)"],
@@ -289,23 +291,22 @@ the load average up: compare the load *at start* between runs.
 
     add("\n## Targets\n")
     add(targets(results, probe_p50))
-    kept = kept_images_section(path)
+    kept = kept_sections(path)
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n" + kept)
 
 
-def kept_images_section(path):
-    """The "Images" section bench/images.py wrote into the previous document (it needs a
-    running stack, compare.py does not), kept as it was; empty when there is none."""
-    begin, end = "<!-- images:begin", "<!-- images:end -->"
+def kept_sections(path):
+    """The sections other scripts wrote into the previous document between their own markers
+    (`<!-- NAME:begin ... -->` to `<!-- NAME:end -->`: bench/images.py needs a running stack,
+    bench/stop.py an older binary, compare.py neither), kept as they were; empty when none."""
     try:
         with open(path) as f:
             text = f.read()
     except FileNotFoundError:
         return ""
-    if begin not in text or end not in text:
-        return ""
-    return "\n" + text[text.index(begin):text.index(end) + len(end)] + "\n"
+    found = re.finditer(r"<!-- (\w+):begin.*?<!-- \1:end -->", text, re.S)
+    return "".join("\n" + section.group(0) + "\n" for section in found)
 
 
 def targets(results, probe_p50):

@@ -49,6 +49,13 @@ import Testing
         }
     }
 
+    @Test func dependentsAreEverythingThatComesAfterDirectlyOrThroughOthers() {
+        let dependents = Self.graph(["top": ["left", "right"], "right": ["base"], "left": ["base"], "base": [], "alone": []])
+            .dependents()
+        #expect(dependents == ["base": ["left", "right", "top"], "left": ["top"], "right": ["top"], "top": [], "alone": []])
+        #expect(Self.graph(["c": ["b"], "b": ["a"], "a": []]).dependents()["a"] == ["b", "c"])
+    }
+
     @Test func anEmptyGraphHasAnEmptyOrderAndNoCycle() {
         let graph = DependencyGraph([])
         #expect(graph.order() == [])

@@ -6,7 +6,7 @@ import Glibc
 import Musl
 #endif
 
-/// SIGTERM/SIGINT to ftinit: ordered stop in reverse start order, `stop-signal` to each
+/// SIGTERM/SIGINT to ftinit: ordered stop along the `after` graph, `stop-signal` to each
 /// service's process group, SIGKILL after `stop-timeout` (capped by `[init] stop-timeout`), exit 0
 /// when everything stopped in time, 1 when SIGKILL was needed (docs/ftinit.md, "Runtime
 /// behaviour" 4 and 5).
@@ -50,6 +50,99 @@ extension Integration {
             }
             #expect(ftinit.events("killed").isEmpty, "\(ftinit.report)")
             #expect(ftinit.stderr.lines.last?.text == "ftinit: info exiting code=0", "last line\(ftinit.report)")
+            // Along the graph: b only once c has exited, a only once b has.
+            for (dependent, dependency) in [("c", "b"), ("b", "a")] {
+                let exited = ftinit.events("exited", subject: dependent).first?.time
+                let stopped = ftinit.events("stopping", subject: dependency).first?.time
+                #expect(exited != nil && stopped != nil && exited! <= stopped!,
+                        "\(dependency) was stopped before \(dependent) had exited\(ftinit.report)")
+            }
+        }
+
+        /// Issue 18 (2): services with no `after` between them stop together, so the stop takes
+        /// the slowest one's time, not the sum; a service that others come after waits for the
+        /// slowest of them.
+        @Test func independentServicesStopTogetherAndADependencyWaitsForItsSlowestDependent() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            // slow1 and slow2 take 1 s each to stop; quick exits at once; all three come after base.
+            func stopsIn(_ seconds: String, _ name: String) -> String {
+                "sh -c 'trap \"sleep \(seconds); exit 0\" TERM; echo ok > \(scratch.file(name)); while :; do sleep 0.05; done'"
+            }
+            let path = try scratch.config("""
+                [service base]
+                run = \(stopsIn("0", "base"))
+
+                [service slow1]
+                run = \(stopsIn("1", "slow1"))
+                after = base
+
+                [service slow2]
+                run = \(stopsIn("1", "slow2"))
+                after = base
+
+                [service quick]
+                run = \(stopsIn("0", "quick"))
+                after = base
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            for name in ["base", "slow1", "slow2", "quick"] { try scratch.waitFor(name, report: ftinit.report) }
+
+            let termSent = ContinuousClock.now
+            try ftinit.send(SIGTERM)
+            let code = try ftinit.exitCode(timeout: .seconds(5))
+
+            #expect(code == 0, "\(ftinit.report)")
+            let total = (try #require(ftinit.exitTime) - termSent).seconds
+            print("Stop: three independent services (two taking 1 s) and their dependency stopped in \(total) s")
+            #expect(total < 1.7, "the stop took \(total) s: the two 1 s stops did not overlap\(ftinit.report)")
+            let stopping = ftinit.events("stopping")
+            #expect(stopping.map(\.subject) == ["quick", "slow2", "slow1", "base"], "\(ftinit.report)")
+            let firstExit = try #require(ftinit.events("exited").first, "\(ftinit.report)")
+            #expect(stopping.prefix(3).allSatisfy { $0.time <= firstExit.time }, "the three were not signalled together\(ftinit.report)")
+            let lastDependent = ["slow1", "slow2", "quick"].compactMap { ftinit.events("exited", subject: $0).first?.time }.max()
+            let baseStopping = try #require(ftinit.events("stopping", subject: "base").first, "\(ftinit.report)")
+            #expect(lastDependent.map { $0 <= baseStopping.time } == true, "base was stopped before its slowest dependent exited\(ftinit.report)")
+            #expect(ftinit.events("killed").isEmpty, "\(ftinit.report)")
+        }
+
+        /// Issue 18 (2): `[init] stop-timeout` caps unrelated services stopped together: both are
+        /// killed when the budget ends, not each after its own longer stop-timeout.
+        @Test func totalStopBudgetCapsServicesStoppingTogether() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let path = try scratch.config("""
+                [init]
+                stop-timeout = 1s
+
+                [service one]
+                run = sh -c 'trap "" TERM; echo ok > \(scratch.file("one")); exec sleep 4111'
+                stop-timeout = 10s
+
+                [service two]
+                run = sh -c 'trap "" TERM; echo ok > \(scratch.file("two")); exec sleep 4112'
+                stop-timeout = 10s
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], directory: scratch.path)
+            defer { ftinit.stop() }
+            for name in ["one", "two"] { try scratch.waitFor(name, report: ftinit.report) }
+
+            let termSent = ContinuousClock.now
+            try ftinit.send(SIGTERM)
+            let code = try ftinit.exitCode(timeout: .seconds(5))
+
+            #expect(code == 1, "a stop that needed SIGKILL exits 1\(ftinit.report)")
+            for name in ["one", "two"] {
+                let timeout = ftinit.events("stopping", subject: name).first?["timeout"].flatMap(DurationText.parse)
+                #expect(timeout.map { $0 <= .seconds(1) && $0 >= .milliseconds(900) } == true,
+                        "\(name)'s stop-timeout \(String(describing: timeout)) is not cut to the 1 s budget\(ftinit.report)")
+                #expect(ftinit.events("exited", subject: name).first?.signalName() == "KILL", "\(ftinit.report)")
+            }
+            let total = (try #require(ftinit.exitTime) - termSent).seconds
+            #expect(abs(total - 1.0) <= 0.25, "the whole stop took \(total) s, the budget is 1 s\(ftinit.report)")
         }
 
         @Test func serviceIgnoringItsStopSignalIsKilledAfterItsStopTimeout() throws {

@@ -1,4 +1,4 @@
-/// The `after` relation between programs: start order and cycle detection.
+/// The `after` relation between programs: start order, stop order and cycle detection.
 public struct DependencyGraph {
     /// Program names in file order, and for each the names it comes after.
     let names: [String]
@@ -20,6 +20,25 @@ public struct DependencyGraph {
             placed.insert(next)
             result.append(next)
         }
+        return result
+    }
+
+    /// For each program, every program that comes after it, directly or through others: what
+    /// must have ended before it is stopped, and what a restart of it stops and starts again.
+    public func dependents() -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        func collect(_ name: String) -> Set<String> {
+            if let known = result[name] { return known }
+            result[name] = []  // a cycle (rejected by the loader) ends here instead of looping
+            var found: Set<String> = []
+            for other in names where dependencies[other, default: []].contains(name) {
+                found.insert(other)
+                found.formUnion(collect(other))
+            }
+            result[name] = found
+            return found
+        }
+        for name in names { _ = collect(name) }
         return result
     }
 

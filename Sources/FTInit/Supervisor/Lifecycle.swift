@@ -201,6 +201,16 @@ struct Lifecycle: Equatable {
         }
     }
 
+    /// Whether what it comes `after` must wait for its end before being stopped: unreaped and
+    /// within ftinit's reach (one that refuses signals ends with the container, holding nothing).
+    var holdsDependencies: Bool {
+        switch state {
+        case .running(let running): return !running.refused
+        case .stopping(let stopping): return !stopping.refused
+        case .waiting, .ended: return false
+        }
+    }
+
     /// Whether what comes `after` this program may start: a service once it runs (and has
     /// passed its check, if it has one), a task once it exited 0 within its timeout.
     var satisfiesDependents: Bool {

@@ -6,12 +6,14 @@ import Musl
 
 /// Multi-service mode: renders templates and the TLS pair, starts tasks and services in
 /// `after` order, checks their health, serves the control socket, and on the first death
-/// (or unhealthy service, or SIGTERM) stops the rest in reverse start order, then exits.
+/// (or unhealthy service, or SIGTERM) stops the rest along the `after` graph, then exits.
 public final class Supervisor {
     let config: Config
     let children: [Child]
     private let plan: RunPlan
     private let startOrder: [Child]        // topological
+    /// For each program's name, the names of the programs that come after it, directly or not.
+    private let dependents: [String: Set<String>]
     var started: [Child] = []              // in the order they actually started
     let loop: EventLoop
     private let signals: SignalReader
@@ -29,7 +31,6 @@ public final class Supervisor {
     private var exitCode: Int32?
     /// Why ftinit is stopping, for `ftinit probe` and `ftinit status`.
     private(set) var stopReason: String?
-    private var stopping: Child?
     /// A requested stop needed SIGKILL, or a signal was refused: the exit code says so.
     private var stoppedUncleanly = false
 
@@ -43,7 +44,9 @@ public final class Supervisor {
         self.config = config
         self.plan = plan
         children = plan.children
-        let order = DependencyGraph(config.programs).order() ?? config.programs.map(\.name)
+        let graph = DependencyGraph(config.programs)
+        let order = graph.order() ?? config.programs.map(\.name)
+        dependents = graph.dependents()
         startOrder = order.compactMap { name in plan.children.first { $0.program.name == name } }
         baseEnvironment = environment
         socketPath = environmentDictionary(environment)["FTINIT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? config.socketPath
@@ -295,7 +298,7 @@ public final class Supervisor {
             Log.event(.warn, "killed", subject, "pid=\(pid)", "after=\(after)")
         case .refused:
             stoppedUncleanly = true
-            if child === stopping { stopNext() }
+            stopWhatIsFree()
         case .ended(let status):
             childEnded(child, pid: pid, status: status)
         case .schedule, .signalGroup, .stopGroup, .runCheck:
@@ -308,7 +311,7 @@ public final class Supervisor {
         Log.event(.info, "exited", child.program.logSubject, "pid=\(pid)", status.description)
         switch phase {
         case .stopping:
-            if child === stopping { stopNext() }
+            stopWhatIsFree()
         case .running:
             if child.life.satisfiesDependents {
                 startReady()  // a task succeeded
@@ -347,22 +350,25 @@ public final class Supervisor {
         metrics?.stop()  // no last push: shutdown must not wait for InfluxDB
         // If a process survives even SIGKILL (stuck in the kernel), ftinit exits anyway.
         loop.schedule(at: deadline + .seconds(2)) { [unowned self] in self.finish() }
-        stopNext()
+        stopWhatIsFree()
     }
 
-    /// Stops the most recently started child still running (and not refusing signals);
-    /// `finish` when none is left. Its lifecycle takes it from there: its end, or a refused
-    /// signal, calls this again.
-    private func stopNext() {
+    /// Stops along the dependency graph, as s6-rc and systemd do: every running child whose
+    /// dependents (what comes `after` it, directly or not) have all ended gets its stop signal
+    /// now, each with its own stop-timeout cut to the deadline, so independent children stop
+    /// together and a chain stops from its end. `finish` once nothing holds. Their lifecycles
+    /// take it from there: each end, or refused signal, calls this again.
+    private func stopWhatIsFree() {
         guard case .stopping(let deadline) = phase else { return }
-        guard let child = started.last(where: { if case .running(let running) = $0.life.state { return !running.refused }; return false }) else {
-            stopping = nil
-            finish()
-            return
+        let holding = Set(children.filter(\.life.holdsDependencies).map(\.program.name))
+        guard !holding.isEmpty else { return finish() }
+        for child in started.reversed() {
+            guard case .stopping = phase else { return }  // a refusal on the way finished it
+            guard case .running(let running) = child.life.state, !running.refused,
+                  holding.isDisjoint(with: dependents[child.program.name, default: []]) else { continue }
+            let timeout = min(child.program.stopTimeout, deadline.since(.now()))
+            child.handle(.stop(signal: child.program.stopSignal, within: timeout, at: .now()))
         }
-        stopping = child
-        let timeout = min(child.program.stopTimeout, deadline.since(.now()))
-        child.handle(.stop(signal: child.program.stopSignal, within: timeout, at: .now()))
     }
 
     private func finish() {

@@ -50,8 +50,9 @@ extension Integration {
         }
 
         /// `docker stop` is the kubelet's SIGTERM then SIGKILL after the grace period: ftinit
-        /// stops the services in reverse start order and exits 0, well inside the timeout.
-        @Test func dockerStopStopsTheServicesInReverseOrderAndExits0() throws {
+        /// stops the services along the `after` graph (worker first, then web and listener
+        /// together) and exits 0, well inside the timeout.
+        @Test func dockerStopStopsTheServicesAlongTheirDependenciesAndExits0() throws {
             let container = try Self.image("stop").run("ftinit-stop")
             defer { container.remove() }
             try Self.waitHealthy(container)
@@ -65,6 +66,15 @@ extension Integration {
             let started = container.events("started").map(\.subject), stopping = container.events("stopping").map(\.subject)
             #expect(started.count == 3 && started.last == "worker", "\(container.report)")
             #expect(stopping == started.reversed(), "\(container.report)")
+            // web and listener only once worker has exited, and both before either of them ends.
+            let log = container.events(), line = { (event: String, subject: String) in
+                log.firstIndex { $0.event == event && $0.subject == subject }
+            }
+            let workerExited = line("exited", "worker")
+            let others = ["web", "listener"].map { line("stopping", $0) }
+            let firstOtherExit = ["web", "listener"].compactMap { line("exited", $0) }.min()
+            #expect(workerExited != nil && others.allSatisfy { $0 != nil && $0! > workerExited! && $0! < (firstOtherExit ?? .max) },
+                    "\(container.report)")
         }
 
         /// The subject's "containers restart when a component dies", with a real runtime: a

@@ -99,9 +99,10 @@ struct Container {
     var report: String { "\n── docker logs \(name):\n\(logs)" }
 
     /// ftinit's log lines `name` (for `subject`), in order.
-    func events(_ name: String, subject: String? = nil) -> [LogEvent] {
+    /// ftinit's log lines `name` (every one without a name), in the order written.
+    func events(_ name: String? = nil, subject: String? = nil) -> [LogEvent] {
         logs.split(separator: "\n").compactMap { LogEvent.parse(String($0), time: .now) }
-            .filter { $0.event == name && (subject == nil || $0.subject == subject) }
+            .filter { (name == nil || $0.event == name) && (subject == nil || $0.subject == subject) }
     }
 
     /// The pid (in the container) ftinit logged when it last started `service`.
