@@ -23,6 +23,16 @@ static inline int ftinit_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
 
+/// Who is at the other end of a connected unix socket (SO_PEERCRED), as the kernel recorded
+/// it at connect time. struct ucred is a GNU extension the Glibc module does not export; this
+/// is its layout (pid, uid, gid), the same in glibc, musl and the kernel.
+struct ftinit_peer { int pid; unsigned int uid; unsigned int gid; };
+
+static inline int ftinit_peer_credentials(int fd, struct ftinit_peer *peer) {
+    socklen_t length = sizeof *peer;
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, peer, &length);
+}
+
 // close_range (glibc 2.34) is a GNU extension the Glibc module does not export either.
 int close_range(unsigned int first, unsigned int last, int flags);
 

@@ -1,4 +1,5 @@
 import Testing
+import Glibc
 @testable import FTInit
 
 /// The command line of docs/ftinit.md, "Command line".
@@ -148,6 +149,47 @@ import Testing
         #expect(Self.parse(arguments) == .usageError(message))
     }
 
+    // MARK: signal, restart, stop
+
+    @Test(arguments: [
+        (["signal", "web", "HUP"], Command.control(.signal(service: "web", signal: SIGHUP), socket: "/run/ftinit.sock", wait: nil)),
+        (["signal", "web", "sigusr1", "--socket", "/s"], .control(.signal(service: "web", signal: SIGUSR1), socket: "/s", wait: nil)),
+        (["signal", "php-fpm.8", "Term"], .control(.signal(service: "php-fpm.8", signal: SIGTERM), socket: "/run/ftinit.sock", wait: nil)),
+        (["restart", "web"], .control(.restart(service: "web"), socket: "/run/ftinit.sock", wait: .seconds(60))),
+        (["restart", "web", "--timeout", "5s", "--socket", "/s"], .control(.restart(service: "web"), socket: "/s", wait: .seconds(5))),
+        (["stop"], .control(.stop, socket: "/run/ftinit.sock", wait: nil)),
+        (["stop", "--socket", "/tmp/x.sock"], .control(.stop, socket: "/tmp/x.sock", wait: nil)),
+    ] as [([String], Command)])
+    func parsesControlCommands(arguments: [String], expected: Command) {
+        #expect(Self.parse(arguments) == expected)
+    }
+
+    @Test(arguments: [
+        (["signal"], "signal takes NAME SIGNAL"),
+        (["signal", "web"], "signal takes NAME SIGNAL"),
+        (["signal", "web", "HUP", "extra"], "signal takes NAME SIGNAL"),
+        (["signal", "web", "HUPP"], "unknown signal 'HUPP' (use a name: HUP, USR1, TERM, ...)"),
+        (["signal", "web", "1"], "unknown signal '1' (use a name: HUP, USR1, TERM, ...)"),
+        (["signal", "web", "-9"], "signal takes NAME SIGNAL"),
+        (["signal", "a b", "HUP"], "'a b' is not a service name"),
+        (["restart"], "restart takes NAME"),
+        (["restart", "web", "db"], "restart takes NAME"),
+        (["restart", "web/x"], "'web/x' is not a service name"),
+        (["restart", "web", "--timeout", "0s"], "--timeout takes a duration like 500ms or 2s, got '0s'"),
+        (["restart", "web", "--ready"], "unknown option '--ready' for restart"),
+        (["signal", "web", "HUP", "--timeout", "1s"], "unknown option '--timeout' for signal"),
+        (["stop", "now"], "stop takes no arguments"),
+        (["stop", "--socket"], "--socket needs a value"),
+        (["stop", "--socket", ""], "--socket needs a path"),
+    ] as [([String], String)])
+    func rejectsControlCommandUsageErrors(arguments: [String], message: String) {
+        #expect(Self.parse(arguments) == .usageError(message))
+    }
+
+    @Test func controlCommandsTakeTheSocketFromFtinitSocket() {
+        #expect(Self.parse(["stop"], ["FTINIT_SOCKET": "/env.sock"]) == .control(.stop, socket: "/env.sock", wait: nil))
+    }
+
     // MARK: cert
 
     static func tls(_ cert: String, _ key: String, names: [String] = [], ips: [String] = [],
@@ -217,6 +259,7 @@ import Testing
 
     @Test func theUsageTextNamesTheClientCommands() {
         for word in ["ftinit probe [--socket PATH] [--timeout DURATION]", "ftinit status [--socket PATH]", "ftinit cert --cert PATH --key PATH",
+                     "ftinit signal NAME SIGNAL", "ftinit restart NAME", "ftinit stop [--socket PATH]",
                      "[--renew-before DUR]",
                      "FTINIT_SOCKET", "/run/ftinit.sock"] {
             #expect(Command.usageText.contains(word), "usage lacks \(word)")

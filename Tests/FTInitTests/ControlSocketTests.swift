@@ -18,7 +18,7 @@ import Testing
             directory = try TemporaryDirectory()
             loop = try EventLoop()
             let text = report.text
-            server = try ControlServer(path: directory.file(name), loop: loop) { text }
+            server = try ControlServer(path: directory.file(name), loop: loop) { _, _ in text }
         }
 
         deinit { server.shutdown() }
@@ -111,7 +111,7 @@ import Testing
         let loop = try EventLoop()
         let counter = Handoff<Int>()
         counter.set(0)
-        let server = try ControlServer(path: directory.file("ftinit.sock"), loop: loop) {
+        let server = try ControlServer(path: directory.file("ftinit.sock"), loop: loop) { _, _ in
             let n = (counter.value ?? 0) + 1
             counter.set(n)
             return StatusReport(healthy: true, summary: "request \(n)", programs: []).text
@@ -132,7 +132,7 @@ import Testing
         #expect(answer == "error unknown request\n")
     }
 
-    /// Only the exact line `status` is a request (docs/bad-input.md): binary junk, NULs, invalid
+    /// Only an exact request line is a request (docs/bad-input.md): binary junk, NULs, invalid
     /// UTF-8, other case, blanks or a CR get the error line; bytes after the first newline are ignored.
     @Test(arguments: [
         ([0xFF, 0xFE, 0x00, 0x01, 0x0A], "error unknown request\n"),
@@ -185,7 +185,7 @@ import Testing
     @Test func anOversizedRequestIsClosedWithoutAnswer() throws {
         let bench = try Bench()
         let path = bench.path
-        let result = try bench.serve { Self.exchange(path, [UInt8](repeating: UInt8(ascii: "s"), count: 64)) }
+        let result = try bench.serve { Self.exchange(path, [UInt8](repeating: UInt8(ascii: "s"), count: ControlServer.requestLimit)) }
         let exchanged = try #require(result ?? nil)
         #expect(exchanged.answer == "")
         #expect(exchanged.elapsed < 500, "closed after \(exchanged.elapsed) ms, not at once")
@@ -261,7 +261,7 @@ import Testing
 
         let loop = try EventLoop()
         let text = Self.healthy.text
-        let server = try ControlServer(path: path, loop: loop) { text }
+        let server = try ControlServer(path: path, loop: loop) { _, _ in text }
         defer { server.shutdown() }
         let handoff = inBackground { FetchResult(ControlClient.fetch(path, timeout: .seconds(2))) }
         try drive(loop, for: .seconds(5)) { handoff.isSet }
@@ -274,7 +274,7 @@ import Testing
         try writeFile(path, "not a socket\n")
         let loop = try EventLoop()
         let error = #expect(throws: SystemError.self) {
-            _ = try ControlServer(path: path, loop: loop) { "" }
+            _ = try ControlServer(path: path, loop: loop) { _, _ in "" }
         }
         #expect(error?.description == "unable to use \(path) as the control socket: it exists and is not a socket")
         #expect(contents(of: path) == "not a socket\n")
@@ -288,7 +288,7 @@ import Testing
         let path = directory.file("file/run/ftinit.sock")
         let loop = try EventLoop()
         let error = #expect(throws: SystemError.self) {
-            _ = try ControlServer(path: path, loop: loop) { "" }
+            _ = try ControlServer(path: path, loop: loop) { _, _ in "" }
         }
         #expect(error?.description == "unable to create directory \(directory.file("file/run")): Not a directory (the control socket \(path) "
                     + "needs a writable directory: mount a tmpfs on /run, or set another path with [init] socket or FTINIT_SOCKET)")
@@ -300,7 +300,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         let loop = try EventLoop()
         let error = #expect(throws: SystemError.self) {
-            _ = try ControlServer(path: path, loop: loop) { "" }
+            _ = try ControlServer(path: path, loop: loop) { _, _ in "" }
         }
         #expect(error?.description == "unable to use \(path) as the control socket: it exists and is not a socket")
     }
@@ -309,7 +309,7 @@ import Testing
         let path = "/tmp/" + String(repeating: "x", count: 120) + ".sock"
         let loop = try EventLoop()
         let error = #expect(throws: SystemError.self) {
-            _ = try ControlServer(path: path, loop: loop) { "" }
+            _ = try ControlServer(path: path, loop: loop) { _, _ in "" }
         }
         #expect(error?.description == "unable to use socket path \(path): longer than 107 bytes")
         #expect(FetchResult(ControlClient.fetch(path, timeout: .seconds(1))) == .failure("unable to reach ftinit at \(path): path too long"))
@@ -319,7 +319,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let path = directory.file("ftinit.sock")
         let loop = try EventLoop()
-        let server = try ControlServer(path: path, loop: loop) { "" }
+        let server = try ControlServer(path: path, loop: loop) { _, _ in "" }
         #expect(permissions(of: path) != nil)
         server.shutdown()
         #expect(permissions(of: path) == nil)
@@ -366,7 +366,7 @@ import Testing
     @Test func anAnswerThatIsNotAReportIsAFailure() throws {
         let directory = try TemporaryDirectory()
         let loop = try EventLoop()
-        let server = try ControlServer(path: directory.file("ftinit.sock"), loop: loop) { "HTTP/1.1 200 OK\r\n\r\n" }
+        let server = try ControlServer(path: directory.file("ftinit.sock"), loop: loop) { _, _ in "HTTP/1.1 200 OK\r\n\r\n" }
         defer { server.shutdown() }
         let path = server.path
         let handoff = inBackground { FetchResult(ControlClient.fetch(path, timeout: .seconds(2))) }

@@ -33,6 +33,25 @@ import Testing
         #expect(life.pid == nil && !life.satisfiesDependents)
     }
 
+    /// A requested restart (`ftinit restart`): only an ended program goes back to waiting, as
+    /// new, its health starting again; a running one must be stopped and reaped first.
+    @Test func onlyAnEndedProgramIsResetToWaitForItsNextStart() {
+        var life = Self.checkedService()
+        #expect(life.handle(.reset) == [] && life.state == .waiting)
+        _ = life.handle(.spawned(pid: 42, at: Self.t0))
+        _ = life.handle(.checked(passed: true, at: Self.at(10)))
+        #expect(life.holdsDependencies && life.satisfiesDependents)
+        #expect(life.handle(.reset) == [] && life.pid == 42, "a running program was reset")
+        _ = life.handle(.stop(signal: SIGTERM, within: .seconds(10), at: Self.at(100)))
+        #expect(life.holdsDependencies, "a stopping program no longer held what it comes after")
+        #expect(life.handle(.reset) == [] && life.pid == 42, "a stopping program was reset")
+        _ = life.handle(.reaped(.exited(0)))
+        #expect(!life.holdsDependencies)
+        #expect(life.handle(.reset) == [])
+        #expect(life.state == .waiting && life.health?.verdict == .starting && life.health?.everHealthy == false)
+        #expect(life.handle(.spawned(pid: 43, at: Self.at(200))) == [.schedule(.nextCheck, at: Self.at(200))])
+    }
+
     @Test func aTaskKilledByItsTimeoutDoesNotSatisfyWhatComesAfterIt() {
         var life = Self.task(timeout: .seconds(1))
         _ = life.handle(.spawned(pid: 42, at: Self.t0))

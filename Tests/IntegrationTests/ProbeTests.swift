@@ -338,7 +338,7 @@ extension Integration {
             #expect(ftinit.process.ended == nil, "\(ftinit.report)")
         }
 
-        /// The wire protocol: `status\n` gets the report then EOF; a request over 64 bytes is
+        /// The wire protocol: `status\n` gets the report then EOF; a request over 256 bytes is
         /// dropped without an answer; a silent client is dropped after 1 s.
         @Test func controlSocketAnswersStatusAndDropsOversizedOrSilentClients() throws {
             let scratch = try Scratch()
@@ -359,8 +359,8 @@ extension Integration {
                     && webLine?["check"] == "exec sh -c 'exit 0'" && webLine?["result"] == "ok" && webLine?["latency"] != nil,
                     "web's line\n\(answer.response)")
 
-            let oversized = try #require(Network.exchange(ftinit.socketPath, Array(repeating: UInt8(ascii: "x"), count: 100)))
-            #expect(oversized.closed && oversized.response.isEmpty, "a 100-byte request got \(oversized)")
+            let oversized = try #require(Network.exchange(ftinit.socketPath, Array(repeating: UInt8(ascii: "x"), count: 300)))
+            #expect(oversized.closed && oversized.response.isEmpty, "a 300-byte request got \(oversized)")
 
             let silent = try #require(Network.connectUnix(ftinit.socketPath))
             defer { close(silent) }

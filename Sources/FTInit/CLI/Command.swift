@@ -6,6 +6,9 @@ public enum Command: Equatable, Sendable {
     case cert(TLSSpec)
     case probe(socket: String, timeout: TimeSpan, ready: Bool = false)
     case status(socket: String)
+    /// `signal`, `restart`, `stop`: one command over the control socket; a restart then waits
+    /// up to `wait` for what it restarted to be ready again.
+    case control(ControlRequest, socket: String, wait: TimeSpan?)
     case version
     case help
     /// A usage error: the message, then usage on stderr, exit 64.
@@ -31,6 +34,8 @@ public enum Command: Equatable, Sendable {
             return parseCert(rest)
         case "probe", "status":
             return parseClient(first, rest, socket: ControlClient.defaultSocket(environment))
+        case "signal", "restart", "stop":
+            return parseControl(first, rest, socket: ControlClient.defaultSocket(environment))
         case "version", "--version":
             return rest.isEmpty ? .version : .usageError("version takes no arguments")
         case "help", "-h", "--help":
@@ -78,10 +83,17 @@ public enum Command: Equatable, Sendable {
                                               (socket default $FTINIT_SOCKET or /run/ftinit.sock,
                                               timeout default 1s); never forks
                ftinit status [--socket PATH]  table of services, pids, health and checks
+               ftinit signal NAME SIGNAL [--socket PATH]
+                                              send SIGNAL (HUP, USR1, ...) to service NAME's main process
+               ftinit restart NAME [--socket PATH] [--timeout DURATION]
+                                              stop NAME and what comes after it, start them again;
+                                              wait until they are ready (timeout default 60s)
+               ftinit stop [--socket PATH]    stop everything and exit, as SIGTERM to PID 1 does
                ftinit version                 print the version
                ftinit help                    print this help
 
-        exit codes: a dead service's code or 128+signal; 64 usage error; 78 invalid config.
+        exit codes: a dead service's code or 128+signal; 64 usage error; 78 invalid config;
+                    signal/restart/stop: 1 refused, 69 ftinit unreachable, 77 not allowed.
         reference: docs/ftinit.md
         """
 
@@ -128,37 +140,77 @@ public enum Command: Equatable, Sendable {
         return .cert(spec)
     }
 
+    /// `signal NAME SIGNAL`, `restart NAME [--timeout DURATION]`, `stop`, each with
+    /// `[--socket PATH]`: the words first, then the options.
+    static func parseControl(_ command: String, _ arguments: [String], socket defaultSocket: String) -> Command {
+        let words = Array(arguments.prefix { !$0.hasPrefix("-") })
+        let expected = ["signal": ["NAME", "SIGNAL"], "restart": ["NAME"], "stop": []][command] ?? []
+        guard words.count == expected.count else {
+            return .usageError("\(command) takes \(expected.isEmpty ? "no arguments" : expected.joined(separator: " "))")
+        }
+        if let name = words.first, !ConfigLoader.isValidName(name) { return .usageError("'\(name)' is not a service name") }
+        let options: ClientOptions
+        switch ClientOptions.parse(arguments.dropFirst(words.count), of: command,
+                                   known: command == "restart" ? ["--socket", "--timeout"] : ["--socket"]) {
+        case .success(let parsed): options = parsed
+        case .failure(let usage): return .usageError(usage.message)
+        }
+        let socket = options.socket ?? defaultSocket
+        switch command {
+        case "signal":
+            guard let number = SignalName.number(for: words[1]) else {
+                return .usageError("unknown signal '\(words[1])' (use a name: HUP, USR1, TERM, ...)")
+            }
+            return .control(.signal(service: words[0], signal: number), socket: socket, wait: nil)
+        case "restart":
+            return .control(.restart(service: words[0]), socket: socket, wait: options.timeout ?? .seconds(60))
+        default:
+            return .control(.stop, socket: socket, wait: nil)
+        }
+    }
+
     /// `probe [--socket PATH] [--timeout DURATION] [--ready]`, `status [--socket PATH]`.
     static func parseClient(_ command: String, _ arguments: [String], socket defaultSocket: String) -> Command {
-        var socket = defaultSocket
-        var timeout = TimeSpan.seconds(1)
-        var ready = false
         let known = command == "probe" ? ["--socket", "--timeout", "--ready"] : ["--socket"]
-        var i = 0
-        while i < arguments.count {
-            let option = arguments[i]
-            guard known.contains(option) else { return .usageError("unknown option '\(option)' for \(command)") }
+        switch ClientOptions.parse(arguments[...], of: command, known: known) {
+        case .success(let options) where command == "probe":
+            return .probe(socket: options.socket ?? defaultSocket, timeout: options.timeout ?? .seconds(1), ready: options.ready)
+        case .success(let options):
+            return .status(socket: options.socket ?? defaultSocket)
+        case .failure(let usage):
+            return .usageError(usage.message)
+        }
+    }
+}
+
+/// The options of the control socket's clients; each command knows some of them.
+struct ClientOptions {
+    struct Usage: Error { let message: String }
+
+    var socket: String?
+    var timeout: TimeSpan?
+    var ready = false
+
+    static func parse(_ arguments: ArraySlice<String>, of command: String, known: [String]) -> Result<ClientOptions, Usage> {
+        var options = ClientOptions()
+        var rest = arguments
+        while let option = rest.popFirst() {
+            guard known.contains(option) else { return .failure(Usage(message: "unknown option '\(option)' for \(command)")) }
             if option == "--ready" {
-                ready = true
-                i += 1
+                options.ready = true
                 continue
             }
-            guard i + 1 < arguments.count else { return .usageError("\(option) needs a value") }
-            let value = arguments[i + 1]
-            i += 2
-            switch option {
-            case "--socket":
-                guard !value.isEmpty else { return .usageError("--socket needs a path") }
-                socket = value
-            case "--timeout" where command == "probe":
+            guard let value = rest.popFirst() else { return .failure(Usage(message: "\(option) needs a value")) }
+            if option == "--socket" {
+                guard !value.isEmpty else { return .failure(Usage(message: "--socket needs a path")) }
+                options.socket = value
+            } else {
                 guard let span = TimeSpan(parsing: value), span > .zero else {
-                    return .usageError("--timeout takes a duration like 500ms or 2s, got '\(value)'")
+                    return .failure(Usage(message: "--timeout takes a duration like 500ms or 2s, got '\(value)'"))
                 }
-                timeout = span
-            default:
-                break  // not reached: `known` was checked above
+                options.timeout = span
             }
         }
-        return command == "probe" ? .probe(socket: socket, timeout: timeout, ready: ready) : .status(socket: socket)
+        return .success(options)
     }
 }

@@ -22,6 +22,8 @@ public func execute(_ command: Command) -> Int32 {
         return ControlClient.probe(socket: socket, timeout: timeout, ready: ready)
     case .status(let socket):
         return ControlClient.status(socket: socket, timeout: .seconds(2))
+    case .control(let request, let socket, let wait):
+        return ControlClient.command(request, socket: socket, wait: wait)
     case .version:
         let openssl = String(cString: OpenSSL_version(Int32(OPENSSL_VERSION)))
         writeAll(STDOUT_FILENO, "ftinit \(ftinitVersion) (\(openssl))\n")

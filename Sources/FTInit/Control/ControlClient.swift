@@ -4,18 +4,32 @@ import Glibc
 import Musl
 #endif
 
-/// The client side of the control socket, for `ftinit probe` and `ftinit status`. It never
-/// forks and never waits past its deadline: a stopped or flooded PID 1 makes it fail on time.
+/// The client side of the control socket, for `ftinit probe`, `status`, `signal`, `restart` and
+/// `stop`. It never forks and never waits past its deadline: a stopped or flooded PID 1 makes
+/// it fail on time.
 public enum ControlClient {
     /// The default socket: $FTINIT_SOCKET, else the config's default.
     public static func defaultSocket(_ environment: [String: String]) -> String {
         environment["FTINIT_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? Config.defaultSocketPath
     }
 
+    /// Why a client the socket's mode (0600) keeps out cannot connect.
+    static let notPermitted = "permission denied (the socket is for ftinit's own user and root)"
+
     /// Asks ftinit at `path` for its report, within `timeout`; the error says what went wrong.
     public static func fetch(_ path: String, timeout: TimeSpan) -> Result<StatusReport, SystemError> {
+        exchange(path, .status, timeout: timeout).flatMap { text in
+            guard let report = StatusReport(parsing: text) else {
+                return .failure(SystemError(operation: "reach ftinit at \(path)", message: "the answer is not a status report"))
+            }
+            return .success(report)
+        }
+    }
+
+    /// Sends `request` to ftinit at `path` and reads its whole answer, within `timeout`.
+    static func exchange(_ path: String, _ request: ControlRequest, timeout: TimeSpan) -> Result<String, SystemError> {
         let deadline = Instant.now() + timeout
-        func failure(_ message: String) -> Result<StatusReport, SystemError> {
+        func failure(_ message: String) -> Result<String, SystemError> {
             .failure(SystemError(operation: "reach ftinit at \(path)", message: message))
         }
         let fd: Int32
@@ -27,13 +41,17 @@ public enum ControlClient {
             case ENOENT: return failure("no socket there (is ftinit running?)")
             case ECONNREFUSED: return failure("nothing listens there (ftinit is gone)")
             case EAGAIN: return failure("its backlog is full")
+            case EACCES: return failure(notPermitted)
             default: return failure(errorString(error.code))
             }
         }
         defer { close(fd) }
         // A few bytes into a new socket's empty buffer: this send does not block. MSG_NOSIGNAL:
         // a server that closed at once (flooded) must give "fail", not kill us with SIGPIPE.
-        guard send(fd, "status\n", 7, Int32(MSG_NOSIGNAL)) == 7 else { return failure("cannot send the request: \(errorString(errno))") }
+        let line = Array(request.line.utf8)
+        guard send(fd, line, line.count, Int32(MSG_NOSIGNAL)) == line.count else {
+            return failure("cannot send the request: \(errorString(errno))")
+        }
 
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -51,10 +69,7 @@ public enum ControlClient {
             response += buffer[..<n]
             if response.count > 1 << 20 { return failure("answer too large") }
         }
-        guard let report = StatusReport(parsing: String(decoding: response, as: UTF8.self)) else {
-            return failure("the answer is not a status report")
-        }
-        return .success(report)
+        return .success(String(decoding: response, as: UTF8.self))
     }
 
     /// `ftinit probe`: 0 when ftinit says every service is fine, 1 otherwise; one line either way.
@@ -75,6 +90,66 @@ public enum ControlClient {
         case .failure(let error):
             writeAll(STDERR_FILENO, "ftinit probe: fail: \(error)\n")
             return 1
+        }
+    }
+
+    /// `ftinit signal`, `restart`, `stop`: ftinit's one-line answer, and its exit code: 0 done,
+    /// 1 refused (nothing changed), 69 ftinit unreachable, 77 not allowed, 70 an answer this
+    /// client does not understand. A restart then waits up to `wait` until what it restarted
+    /// is ready again (1 when it is not, or when ftinit starts stopping meanwhile).
+    public static func command(_ request: ControlRequest, socket: String, wait: TimeSpan?) -> Int32 {
+        let name = "ftinit " + request.line.prefix { $0 != " " && $0 != "\n" }
+        let text: String
+        switch exchange(socket, request, timeout: .seconds(2)) {
+        case .success(let answer): text = answer
+        case .failure(let error):
+            writeAll(STDERR_FILENO, "\(name): \(error)\n")
+            return error.message == notPermitted ? ExitCode.noPermission : ExitCode.unavailable
+        }
+        switch ControlAnswer(parsing: text) {
+        case .ok(let detail):
+            writeAll(STDOUT_FILENO, "\(name): ok: \(detail)\n")
+            guard let wait, detail.hasPrefix("restarting=") else { return 0 }
+            return waitUntilReady(Set(detail.dropFirst("restarting=".count).split(separator: ",").map(String.init)),
+                                  socket: socket, within: wait, name: name)
+        case .refused(let why):
+            writeAll(STDERR_FILENO, "\(name): refused: \(why)\n")
+            return 1
+        case .denied(let why):
+            writeAll(STDERR_FILENO, "\(name): denied: \(why)\n")
+            return ExitCode.noPermission
+        case nil:
+            let shown = text.split(separator: "\n").first.map { String($0.prefix(200)) } ?? ""
+            writeAll(STDERR_FILENO, "\(name): ftinit answered \"\(shown)\": it does not know this command (an older ftinit?)\n")
+            return ExitCode.software
+        }
+    }
+
+    /// Asks for the report every 100 ms until every program of `names` is ready.
+    static func waitUntilReady(_ names: Set<String>, socket: String, within wait: TimeSpan, name: String) -> Int32 {
+        let deadline = Instant.now() + wait
+        var last = "no report yet"
+        while true {
+            switch fetch(socket, timeout: max(.zero, min(.seconds(2), deadline.since(.now())))) {
+            case .success(let report) where !report.healthy:
+                writeAll(STDERR_FILENO, "\(name): fail: \(report.summary)\n")
+                return 1
+            case .success(let report):
+                let waiting = report.programs.filter { names.contains($0.name) && !$0.isReady }
+                if waiting.isEmpty {
+                    writeAll(STDOUT_FILENO, "\(name): ready: \(report.summary)\n")
+                    return 0
+                }
+                last = waiting.map { "\($0.name) \($0.condition)" }.joined(separator: ", ")
+            case .failure(let error):
+                last = "\(error)"
+            }
+            if deadline.since(.now()) == .zero {
+                writeAll(STDERR_FILENO, "\(name): not ready within \(wait): \(last)\n")
+                return 1
+            }
+            var pause = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            nanosleep(&pause, nil)
         }
     }
 

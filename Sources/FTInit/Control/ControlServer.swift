@@ -5,29 +5,39 @@ import Musl
 #endif
 import CLinux
 
-/// ftinit's unix socket: a client sends one line (`status`), gets the report, and is closed.
-/// Served from the event loop without ever blocking it: a request is at most `requestLimit`
-/// bytes, a client has `clientTimeout` to send it, and at most `maxClients` are served at
-/// once (more are closed at once, so a flood makes probes fail fast instead of hanging).
+/// ftinit's unix socket: a client sends one line (`ControlRequest`), gets the answer, and is
+/// closed. Served from the event loop without ever blocking it: a request is at most
+/// `requestLimit` bytes, a client has `clientTimeout` to send it, and at most `maxClients` are
+/// served at once (more are closed at once, so a flood makes probes fail fast instead of
+/// hanging). A command comes only from the socket owner's uid or root: besides the socket's
+/// mode 0600, the kernel's record of who connected (SO_PEERCRED) is checked.
 public final class ControlServer {
+    /// Who connected, as the kernel recorded it.
+    public struct Peer: Equatable, Sendable {
+        public let pid: Int32
+        public let uid: UInt32
+    }
+
     public let path: String
     private let fd: Int32
     private let loop: EventLoop
-    private let report: () -> String
-    private var clients: [Int32: (request: [UInt8], timer: Int)] = [:]
+    private let owner = geteuid()
+    private let answer: (ControlRequest, Peer?) -> String
+    private var clients: [Int32: (request: [UInt8], timer: Int, peer: Peer?)] = [:]
     private var isShutDown = false
     private var exhaustionReported = false
 
     static let maxClients = 16
-    static let requestLimit = 64
+    static let requestLimit = 256
     static let clientTimeout = TimeSpan.seconds(1)
     static let backoff = TimeSpan(milliseconds: 100)
 
-    /// Binds `path` (mode 0600, replacing a stale socket) and starts serving `report()`.
-    public init(path: String, loop: EventLoop, report: @escaping () -> String) throws {
+    /// Binds `path` (mode 0600, replacing a stale socket) and starts serving: `answer` gets
+    /// every well-formed request a client may send (a command always with its peer).
+    public init(path: String, loop: EventLoop, answer: @escaping (ControlRequest, Peer?) -> String) throws {
         self.path = path
         self.loop = loop
-        self.report = report
+        self.answer = answer
         try removeStaleSocket(path)
         do {
             try makeDirectories(parentDirectory(of: path))
@@ -83,7 +93,9 @@ public final class ControlServer {
                 continue
             }
             let timer = loop.schedule(at: .now() + Self.clientTimeout) { [unowned self] in self.drop(client) }
-            clients[client] = ([], timer)
+            var credentials = ftinit_peer()
+            let known = ftinit_peer_credentials(client, &credentials) == 0
+            clients[client] = ([], timer, known ? Peer(pid: credentials.pid, uid: credentials.uid) : nil)
         }
     }
 
@@ -110,14 +122,25 @@ public final class ControlServer {
         entry.request += buffer[..<n]
         clients[client] = entry
         if entry.request.contains(UInt8(ascii: "\n")) {
-            let answer = String(decoding: entry.request.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self) == "status"
-                ? report() : "error unknown request\n"
-            // A few hundred bytes into an empty socket buffer: this write does not block.
-            writeAll(client, answer)
+            // A few kilobytes at most into an empty socket buffer: this write does not block.
+            writeAll(client, respond(to: ControlRequest(received: entry.request), from: entry.peer))
             drop(client)
         } else if entry.request.count >= Self.requestLimit {
             drop(client)
         }
+    }
+
+    /// The answer to one request; a command only from the socket owner's uid or root.
+    private func respond(to request: ControlRequest?, from peer: Peer?) -> String {
+        guard let request else { return "error unknown request\n" }
+        guard request.isCommand else { return answer(request, peer) }
+        guard let peer, peer.uid == owner || peer.uid == 0 else {
+            let who = peer.map { "uid \($0.uid)" } ?? "a client whose credentials the kernel did not give"
+            Log.event(.warn, "control-denied", "uid=\(peer.map { "\($0.uid)" } ?? "?")", "pid=\(peer?.pid ?? 0)",
+                      Log.field("request", String(request.line.dropLast())))
+            return ControlAnswer.denied("\(who) may not command ftinit (only \(owner == 0 ? "root" : "uid \(owner) or root"))").text
+        }
+        return answer(request, peer)
     }
 
     /// Shuts the connection down before closing it: the client sees the end of the answer

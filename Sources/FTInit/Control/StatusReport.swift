@@ -5,7 +5,7 @@ public struct StatusReport: Equatable {
     public struct Program: Equatable {
         public var kind: String          // service | task
         public var name: String
-        public var state: String         // waiting | running | exited | done
+        public var state: String         // waiting | running | stopping | exited | done
         public var pid: Int32?
         public var health: String        // none | starting | healthy | unhealthy
         public var uptime: TimeSpan?
@@ -14,7 +14,7 @@ public struct StatusReport: Equatable {
         public var latency: TimeSpan?
 
         /// One word for where a program is: its health while it runs a check (`starting`,
-        /// `healthy`, `unhealthy`), else its state (`waiting`, `running`, `exited`, `done`).
+        /// `healthy`, `unhealthy`), else its state (`waiting`, `running`, `stopping`, `exited`, `done`).
         public var condition: String { state == "running" && health != "none" ? health : state }
 
         /// Ready to serve: a task has finished (`done`), a service runs and, if it has a

@@ -57,6 +57,7 @@ struct Lifecycle: Equatable {
         case stop(signal: Int32, within: TimeSpan, at: Instant)
         case signalRefused
         case reaped(ExitStatus)
+        case reset                    // a requested restart: it waits to start again
     }
 
     enum Effect: Equatable {
@@ -148,6 +149,10 @@ struct Lifecycle: Equatable {
         case (.stopping, .reaped(let status)):
             state = .ended(Ended(status: status))
             return [.ended(status)]
+        case (.ended, .reset):
+            state = .waiting
+            health = check.map { _ in HealthCounter(startedAt: .now()) }
+            return []
 
         default:
             // A timer its state no longer owns, a check result after the stop began, a second

@@ -7,19 +7,23 @@ extension Supervisor {
     func snapshot() -> StatusReport {
         let now = Instant.now()
         let programs = children.map { child -> StatusReport.Program in
-            let state: String
-            switch child.life.state {
-            case .waiting: state = "waiting"
-            case .running, .stopping: state = "running"
-            case .ended(let ended): state = child.program.kind == .task && ended.status == .exited(0) ? "done" : "exited"
-            }
-            return StatusReport.Program(
-                kind: child.program.kind.rawValue, name: child.program.name, state: state, pid: child.life.pid,
+            StatusReport.Program(
+                kind: child.program.kind.rawValue, name: child.program.name, state: stateWord(child), pid: child.life.pid,
                 health: child.life.health?.verdict.rawValue ?? "none",
                 uptime: child.life.since.map { now.since($0) },
                 check: child.program.check?.text, result: child.checker?.lastResult, latency: child.checker?.lastLatency)
         }
         return verdict(programs)
+    }
+
+    /// Where a program is, in one word: waiting, running, stopping, exited, or done (a task).
+    func stateWord(_ child: Child) -> String {
+        switch child.life.state {
+        case .waiting: return "waiting"
+        case .running: return "running"
+        case .stopping: return "stopping"
+        case .ended(let ended): return child.program.kind == .task && ended.status == .exited(0) ? "done" : "exited"
+        }
     }
 
     /// Healthy while ftinit runs and no service has failed: every service is waiting for its
@@ -34,12 +38,13 @@ extension Supervisor {
             return StatusReport(healthy: false, summary: "\(bad.name) \(why)", programs: programs)
         }
         var counts: [(String, Int)] = []
-        for word in ["healthy", "starting", "waiting", "running"] {
+        for word in ["healthy", "starting", "waiting", "running", "stopping"] {
             let n = services.filter { $0.condition == word }.count
             if n > 0 { counts.append((word, n)) }
         }
         let detail = counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
-        return StatusReport(healthy: true, summary: "\(counted(services.count, "service"))\(detail.isEmpty ? "" : ": " + detail)",
+        let restarting = restart.map { "; restarting \($0.service) on request" } ?? ""
+        return StatusReport(healthy: true, summary: "\(counted(services.count, "service"))\(detail.isEmpty ? "" : ": " + detail)\(restarting)",
                             programs: programs)
     }
 }

@@ -13,7 +13,7 @@ public final class Supervisor {
     private let plan: RunPlan
     private let startOrder: [Child]        // topological
     /// For each program's name, the names of the programs that come after it, directly or not.
-    private let dependents: [String: Set<String>]
+    let dependents: [String: Set<String>]
     var started: [Child] = []              // in the order they actually started
     let loop: EventLoop
     private let signals: SignalReader
@@ -31,6 +31,13 @@ public final class Supervisor {
     private var exitCode: Int32?
     /// Why ftinit is stopping, for `ftinit probe` and `ftinit status`.
     private(set) var stopReason: String?
+    /// A restart someone asked for (`ftinit restart`), while it is under way.
+    var restart: Restart?
+    struct Restart {
+        let service: String
+        /// The service and everything after it, directly or not: stopped, then started again.
+        let members: Set<String>
+    }
     /// A requested stop needed SIGKILL, or a signal was refused: the exit code says so.
     private var stoppedUncleanly = false
 
@@ -118,7 +125,7 @@ public final class Supervisor {
     func run() throws -> Int32 {
         becomeSubreaperUnlessInit()
         try loop.watch(signals.fd) { [unowned self] in self.handleSignals() }
-        control = try ControlServer(path: socketPath, loop: loop) { [unowned self] in self.statusReport() }
+        control = try ControlServer(path: socketPath, loop: loop) { [unowned self] in self.answer($0, from: $1) }
         defer { control?.shutdown() }
         Log.event(.info, "starting", Log.field("config", config.path),
                   "services=\(config.services.count)", "tasks=\(config.tasks.count)")
@@ -178,7 +185,7 @@ public final class Supervisor {
     func startReady() {
         for child in startOrder {
             guard case .running = phase else { return }
-            guard child.life.state == .waiting else { continue }
+            guard child.life.state == .waiting, restart?.members.contains(child.program.name) != true else { continue }
             let ready = child.program.after.allSatisfy { dependency in
                 children.first { $0.program.name == dependency.value }?.life.satisfiesDependents ?? false
             }
@@ -197,6 +204,7 @@ public final class Supervisor {
             request.stderr = pipes?.stderr
             let pid = try spawn(request)
             registry.register(pid) { [unowned child] status in child.handle(.reaped(status)) }
+            started.removeAll { $0 === child }  // started again by a restart
             started.append(child)
             Log.event(.info, "started", program.logSubject, "pid=\(pid)")
             child.handle(.spawned(pid: pid, at: .now()))
@@ -293,12 +301,13 @@ public final class Supervisor {
             guard child.life.stoppable else { return }  // the signal was refused
             Log.event(.info, "stopping", subject, "pid=\(pid)", "signal=\(SignalName.name(of: signal))", "timeout=\(timeout)")
         case .killed(let after):
-            stoppedUncleanly = true
+            if case .stopping = phase { stoppedUncleanly = true }  // not for a restart's stop
             guard case .stopping(let stopping) = child.life.state, !stopping.refused else { return }
             Log.event(.warn, "killed", subject, "pid=\(pid)", "after=\(after)")
         case .refused:
             stoppedUncleanly = true
-            stopWhatIsFree()
+            // Not from inside the stop that sent the refused signal: on the next turn of the loop.
+            loop.schedule(at: .now()) { [unowned self] in self.stopWhatIsFree() }
         case .ended(let status):
             childEnded(child, pid: pid, status: status)
         case .schedule, .signalGroup, .stopGroup, .runCheck:
@@ -313,7 +322,10 @@ public final class Supervisor {
         case .stopping:
             stopWhatIsFree()
         case .running:
-            if child.life.satisfiesDependents {
+            if let restart, restart.members.contains(child.program.name) {
+                child.handle(.reset)  // it waits until the whole restart has stopped
+                stopWhatIsFree()
+            } else if child.life.satisfiesDependents {
                 startReady()  // a task succeeded
             } else if child.program.kind == .service, status == .exited(0), let left = leftBehind(by: pid) {
                 Log.event(.error, "daemonized", child.program.logSubject, "pid=\(pid)", "left=\(left)",
@@ -344,6 +356,7 @@ public final class Supervisor {
         guard case .running = phase else { return }
         exitCode = code
         stopReason = reason
+        restart = nil  // the stop takes over: what it had stopped stays waiting
         let deadline = Instant.now() + config.stopTimeout
         phase = .stopping(deadline: deadline)
         for child in children { child.handle(.endChecks) }
@@ -353,22 +366,36 @@ public final class Supervisor {
         stopWhatIsFree()
     }
 
-    /// Stops along the dependency graph, as s6-rc and systemd do: every running child whose
-    /// dependents (what comes `after` it, directly or not) have all ended gets its stop signal
-    /// now, each with its own stop-timeout cut to the deadline, so independent children stop
-    /// together and a chain stops from its end. `finish` once nothing holds. Their lifecycles
-    /// take it from there: each end, or refused signal, calls this again.
-    private func stopWhatIsFree() {
-        guard case .stopping(let deadline) = phase else { return }
-        let holding = Set(children.filter(\.life.holdsDependencies).map(\.program.name))
-        guard !holding.isEmpty else { return finish() }
-        for child in started.reversed() {
-            guard case .stopping = phase else { return }  // a refusal on the way finished it
+    /// Stops along the dependency graph, as s6-rc and systemd do: every running child of the
+    /// stop (all of them while ftinit stops, a restart's members) whose dependents (what comes
+    /// `after` it, directly or not) have all ended gets its stop signal now, each with its own
+    /// stop-timeout (cut to the deadline while ftinit stops), so independent children stop
+    /// together and a chain stops from its end. Once nothing holds: `finish`, or the restart
+    /// starts them again. Their lifecycles take it from there: each end, or refused signal,
+    /// calls this again.
+    func stopWhatIsFree() {
+        let deadline: Instant?
+        switch phase {
+        case .stopping(let end): deadline = end
+        case .running where restart != nil: deadline = nil
+        default: return
+        }
+        let scope = restart?.members
+        let holding = Set(children.filter { scope?.contains($0.program.name) ?? true }
+            .filter(\.life.holdsDependencies).map(\.program.name))
+        guard !holding.isEmpty else { return deadline == nil ? restartStopped() : finish() }
+        for child in started.reversed() where scope?.contains(child.program.name) ?? true {
             guard case .running(let running) = child.life.state, !running.refused,
                   holding.isDisjoint(with: dependents[child.program.name, default: []]) else { continue }
-            let timeout = min(child.program.stopTimeout, deadline.since(.now()))
+            let timeout = deadline.map { min(child.program.stopTimeout, $0.since(.now())) } ?? child.program.stopTimeout
             child.handle(.stop(signal: child.program.stopSignal, within: timeout, at: .now()))
         }
+    }
+
+    /// Every member of the restart has ended (or refuses signals): they start again, in order.
+    private func restartStopped() {
+        restart = nil
+        startReady()
     }
 
     private func finish() {

@@ -77,6 +77,38 @@ extension Integration {
                     "\(container.report)")
         }
 
+        /// Issue 18 (4): what a person debugging the container does, through `docker exec` (as
+        /// `kubectl exec`): a restart of web stops worker (after it) then web, starts them again
+        /// and waits until they are ready, the container stays up; another uid is denied; `ftinit
+        /// stop` ends the container with 0.
+        @Test func commandsThroughDockerExecRestartAServiceAndStopTheContainer() throws {
+            let container = try Self.image("commands").run("ftinit-commands")
+            defer { container.remove() }
+            try Self.waitHealthy(container)
+            let web = try #require(container.pid(of: "web"), "\(container.report)")
+
+            let restarted = try DockerHost.run(["exec", container.name, "/sbin/ftinit", "restart", "web"])
+            let denied = try DockerHost.run(["exec", "-u", "4321", container.name, "/sbin/ftinit", "stop"])
+
+            #expect(restarted.succeeded && restarted.stdout.contains("ftinit restart: ready: "), "\(restarted)\(container.report)")
+            #expect(container.pid(of: "web") != web, "web has the same pid\(container.report)")
+            let requested = container.events("restart-requested").first
+            #expect(requested?.subject == "web" && requested?["with"] == "worker", "\(container.report)")
+            let after = container.events().drop { $0.event != "restart-requested" }
+                .filter { ["stopping", "started"].contains($0.event) }.map { "\($0.event) \($0.subject ?? "")" }
+            #expect(after == ["stopping worker", "stopping web", "started web", "started worker"], "\(container.report)")
+            #expect(denied.code == 77 && denied.stderr.contains("permission denied"), "\(denied)")
+            #expect(try DockerHost.inspect(container.name, "{{.State.Running}}") == "true", "\(container.report)")
+            try Self.waitHealthy(container)
+
+            let stopped = try DockerHost.run(["exec", container.name, "/sbin/ftinit", "stop"])
+            #expect(stopped.succeeded && stopped.stdout == "ftinit stop: ok: stopping\n", "\(stopped)")
+            let ended = try DockerHost.eventually(.seconds(10)) { try DockerHost.inspect(container.name, "{{.State.Running}}") == "false" }
+            #expect(ended, "the container still runs\(container.report)")
+            #expect(try DockerHost.inspect(container.name, "{{.State.ExitCode}}") == "0", "\(container.report)")
+            #expect(container.events("stop-requested").first?["command"] == "stop", "\(container.report)")
+        }
+
         /// The subject's "containers restart when a component dies", with a real runtime: a
         /// service killed inside the container ends it non-zero at once, and Docker's restart
         /// policy brings it back healthy.
