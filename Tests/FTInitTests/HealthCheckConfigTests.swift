@@ -92,11 +92,22 @@ import Testing
             environment: ["PORT": "8080"],
             check: check(.http(target(false, "127.0.0.1", 8080, "/")), "http http://127.0.0.1:8080/")),
         Example(
-            label: "variables expand in exec words without being split",
+            label: "variables expand in exec words without being split; a secret's value is not shown",
             lines: "check = exec mysqladmin ping --password=${DB_PASSWORD}",
             environment: ["DB_PASSWORD": "s3cret with spaces"],
             check: check(.exec(argv: ["mysqladmin", "ping", "--password=s3cret with spaces"]),
-                         "exec mysqladmin ping --password=${DB_PASSWORD}")),
+                         "exec mysqladmin ping --password=***")),
+        Example(
+            label: "an exec check is shown as it runs: variables expanded, words quoted as a shell reads them",
+            lines: #"check = exec sh -c "test -S ${DIR}/php.sock" ${EMPTY:-x} "it's""#,
+            environment: ["DIR": "/run/php", "EMPTY": ""],
+            check: check(.exec(argv: ["sh", "-c", "test -S /run/php/php.sock", "x", "it's"]),
+                         #"exec sh -c 'test -S /run/php/php.sock' x 'it'\''s'"#)),
+        Example(
+            label: "secrets are hidden in tcp and http checks too",
+            lines: "check = http http://127.0.0.1:${PORT}/health?token=${ADMIN_TOKEN}",
+            environment: ["ADMIN_TOKEN": "t0ken", "PORT": "8080"],
+            check: check(.http(target(false, "127.0.0.1", 8080, "/health?token=t0ken")), "http http://127.0.0.1:8080/health?token=***")),
         Example(
             label: "blanks between the kind and its argument are trimmed",
             lines: "check = tcp \t 127.0.0.1:80",

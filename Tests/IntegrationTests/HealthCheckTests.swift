@@ -92,6 +92,32 @@ extension Integration {
             }
         }
 
+        /// Issue 18 (Also): the check ftinit shows (`ftinit status`, its `healthy` line) is the one
+        /// that runs, variables expanded, except a secret's value; the check itself gets the value.
+        @Test func statusShowsTheCheckAsItRunsWithSecretsHidden() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            _ = try scratch.write("expected", "s3cret")
+            let path = try scratch.config("""
+                [service db]
+                run = sleep 4905
+                check = exec sh -c 'test "$1" = "$(cat expected)" && test -d "$2"' sh ${CHECK_PASSWORD} ${DATA_DIR}
+                dir = \(scratch.path)
+
+                """)
+            let ftinit = try FTInit.launch(["run", "--config", path], environment: ["CHECK_PASSWORD": "s3cret", "DATA_DIR": scratch.path],
+                                           directory: scratch.path)
+            defer { ftinit.stop() }
+
+            let healthy = try ftinit.requireEvent("healthy", subject: "db", timeout: .seconds(10))
+            let status = try Tool.ftinit(["status", "--socket", ftinit.socketPath])
+
+            let shown = "exec sh -c 'test \"$1\" = \"$(cat expected)\" && test -d \"$2\"' sh *** \(scratch.path)"
+            #expect(healthy["check"] == shown, "`\(healthy.line)`")
+            #expect(status.code == 0 && status.stdout.contains(shown), "\(status)")
+            #expect(!ftinit.stderr.text.contains("s3cret") && !status.stdout.contains("s3cret"), "the secret was shown\(ftinit.report)")
+        }
+
         /// `exec` checks run with the service's user, dir and env; a failing one's last output
         /// line is the error. Not healthy by the end of start-period (2 s) → `unhealthy` about
         /// 2 s after the start, not before; everything stops, exit 1.

@@ -76,7 +76,8 @@ public struct HealthCheckSpec: Sendable, Equatable {
     }
 
     public var probe: Probe
-    /// The `check` value as written, for log lines and `ftinit status`.
+    /// The `check` as it runs, for log lines and `ftinit status`: variables expanded, the
+    /// values of secrets hidden (`Expander.hidingSecrets`), exec words quoted as a shell reads them.
     public var text: String
     public var interval: TimeSpan = .seconds(10)
     /// Between checks until the first success (never longer than `interval`): Docker's

@@ -130,25 +130,27 @@ extension ConfigLoader {
                 return nil
             }
             guard let expect = words.count == 3 ? words[2] : nil else {
-                return HealthCheckSpec(probe: .tcp(host: host, port: port), text: "tcp \(words[0])")
+                return HealthCheckSpec(probe: .tcp(host: host, port: port), text: "tcp \(shown(argument, as: words)[0])")
             }
             guard (1...TCPCheckAttempt.greetingLimit).contains(expect.utf8.count) else {
                 fail(entry.line, "check tcp ... expect: the greeting to expect must be 1 to \(TCPCheckAttempt.greetingLimit) bytes, got \(expect.utf8.count)")
                 return nil
             }
-            return HealthCheckSpec(probe: .tcp(host: host, port: port, expect: expect), text: "tcp \(words[0]) expect \(Self.doubleQuoted(expect))")
+            let text = shown(argument, as: words)
+            return HealthCheckSpec(probe: .tcp(host: host, port: port, expect: expect), text: "tcp \(text[0]) expect \(Self.doubleQuoted(text[2]))")
         case "http":
             guard let value = expandedText(String(argument), entry) else { return nil }
             guard let target = HTTPTarget(url: value) else {
                 fail(entry.line, "\(usage) (URL as http://HOST[:PORT]/PATH or https://...), got '\(entry.value)'")
                 return nil
             }
-            return HealthCheckSpec(probe: .http(target), text: "http \(value)")
+            let text = (try? expander.hidingSecrets.expand(String(argument))) ?? String(argument)
+            return HealthCheckSpec(probe: .http(target), text: "http \(text)")
         case "exec":
             do {
                 let argv = try ArgvSplitter.split(String(argument), expander: expander)
                 guard !(argv.first?.isEmpty ?? true) else { fail(entry.line, "check exec needs a command"); return nil }
-                return HealthCheckSpec(probe: .exec(argv: argv), text: "exec \(argument)")
+                return HealthCheckSpec(probe: .exec(argv: argv), text: "exec " + shown(argument, as: argv).map(Self.shellWord).joined(separator: " "))
             } catch {
                 fail(entry.line, "check: \(error)")
                 return nil
@@ -157,6 +159,20 @@ extension ConfigLoader {
             fail(entry.line, "\(usage), got '\(entry.value)'")
             return nil
         }
+    }
+
+    /// The words of `argument` as ftinit shows them (`ftinit status`, log lines): expanded as
+    /// they run, secrets hidden (`Expander.hidingSecrets`). Hiding changes no word boundary, so
+    /// there are as many as `words`; `argument` as written should that ever fail.
+    private func shown(_ argument: Substring, as words: [String]) -> [String] {
+        let hidden = try? ArgvSplitter.split(String(argument), expander: expander.hidingSecrets)
+        return hidden.flatMap { $0.count == words.count ? $0 : nil } ?? [String(argument)] + words.dropFirst().map { _ in "" }
+    }
+
+    /// `word` as a shell (and `ArgvSplitter`) reads it back: as is when plain, else in single quotes.
+    static func shellWord(_ word: String) -> String {
+        let plain = !word.isEmpty && word.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_@%+=:,./*-".contains($0)) }
+        return plain ? word : "'" + word.map { $0 == "'" ? #"'\''"# : String($0) }.joined() + "'"
     }
 
     /// `text` in double quotes as the splitter reads them back (`"` and `\` escaped).

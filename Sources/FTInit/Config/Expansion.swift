@@ -6,6 +6,24 @@ public struct Expander: Sendable {
 
     public init(environment: [String: String]) { self.environment = environment }
 
+    /// The same variables with the values of secrets replaced by `***`: for what ftinit shows
+    /// (`ftinit status`, its log lines), never for what it runs.
+    public var hidingSecrets: Expander {
+        Expander(environment: Dictionary(uniqueKeysWithValues: environment.map { name, value in
+            (name, Self.isSecret(name) ? Self.hidden : value)
+        }))
+    }
+
+    static let hidden = "***"
+
+    /// A variable that holds a secret, by its name: the Kubernetes Secret's keys here are all
+    /// `..._PASSWORD` or `..._SECRET...`; tokens, private keys and salts by the usual words.
+    static func isSecret(_ name: String) -> Bool {
+        let upper = Array(name.uppercased().utf8)
+        return ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL"].contains { upper.firstIndex(ofBytes: Array($0.utf8)) != nil }
+            || name.uppercased().hasSuffix("KEY") || name.uppercased().hasSuffix("SALT")
+    }
+
     public enum Failure: Error, Equatable, Sendable {
         case undefined(String)
         case unterminated
