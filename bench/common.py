@@ -41,6 +41,15 @@ def summary(name, durations):
 TABLE_HEADER = "| what | runs | p50 ms | p99 ms | min ms | max ms |\n|---|---|---|---|---|---|"
 
 
+def write_table_section(path, begin, end, title, intro, header, rows):
+    """Writes `## title`, its intro and one table (`header`, then `rows`, each a table line) into
+    the document at `path` between the markers `begin` and `end` (see write_section)."""
+    section = "\n".join([begin, f"## {title}", "", intro, "", "| " + " | ".join(header) + " |",
+                         "|" + "---|" * len(header), *rows, end])
+    write_section(path, begin, end, section)
+    print(f"written: {os.path.relpath(path, ROOT)}")
+
+
 def write_section(path, begin, end, section):
     """Puts `section` (which starts with `begin` and ends with `end`) in place of the one already
     between those markers in the document at `path`, or at its end."""

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, write_section
+from common import ROOT, write_table_section
 
 PREFIX = "ft-services-local-"
 SERVICES = ["influxdb", "mysql", "wordpress", "phpmyadmin", "nginx", "ftps", "grafana"]
@@ -96,24 +96,14 @@ def main():
     skipped = [image for image in SERVICES if image not in running]
     base = docker("image", "inspect", "-f", '{{index .Config.Labels "org.opencontainers.image.description"}}', "alpine:3.22",
                   check=False).strip()
-    section = "\n".join([
-        BEGIN,
-        "## Images: warm start to healthy",
-        "",
-        "Each image as a container of `./setup.sh local`, its volumes already initialised: `docker stop`, then "
-        "`docker start`, as Kubernetes restarts a crashed container. Seconds from the container's start "
-        "(State.StartedAt) to the last `healthy` line ftinit logs for its checked services "
-        f"(`python3 bench/images.py`, {arguments.rounds} rounds each). Target: ≤ {TARGET_SECONDS:g} s. "
-        f"Base image: {'the alpine:3.22 stand-in of scripts/standin-base (Debian 12 daemons)' if 'stand-in' in base else 'alpine:3.22'}."
-        + (f" Not running, not measured: {', '.join(skipped)}." if skipped else ""),
-        "",
-        "| image | rounds | median s | range s | ≤ 1 s |",
-        "|---|---|---|---|---|",
-        *rows,
-        END,
-    ])
-    write_section(arguments.output, BEGIN, END, section)
-    print(f"written: {os.path.relpath(arguments.output, ROOT)}")
+    intro = ("Each image as a container of `./setup.sh local`, its volumes already initialised: `docker stop`, then "
+             "`docker start`, as Kubernetes restarts a crashed container. Seconds from the container's start "
+             "(State.StartedAt) to the last `healthy` line ftinit logs for its checked services "
+             f"(`python3 bench/images.py`, {arguments.rounds} rounds each). Target: ≤ {TARGET_SECONDS:g} s. "
+             f"Base image: {'the alpine:3.22 stand-in of scripts/standin-base (Debian 12 daemons)' if 'stand-in' in base else 'alpine:3.22'}."
+             + (f" Not running, not measured: {', '.join(skipped)}." if skipped else ""))
+    write_table_section(arguments.output, BEGIN, END, "Images: warm start to healthy", intro,
+                        ["image", "rounds", "median s", "range s", "≤ 1 s"], rows)
 
 
 if __name__ == "__main__":

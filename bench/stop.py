@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import FTINIT, ROOT, shown, write_section  # noqa: E402
+from common import FTINIT, ROOT, shown, write_table_section  # noqa: E402
 
 SERVICES = 7
 BEGIN, END = "<!-- stop:begin (bench/stop.py) -->", "<!-- stop:end -->"
@@ -100,23 +100,13 @@ def main():
             rows.append(f"| {title} | {arguments.runs} | {cells[0]} | {cells[1]} | "
                         f"{medians['before'] / medians['now']:.1f}× |")
             print(rows[-1], flush=True)
-    section = "\n".join([
-        BEGIN,
-        "## Stop along the dependency graph",
-        "",
-        f"ftinit as PID 1 of its own PID namespace with {SERVICES} services; SIGTERM to PID 1 until the namespace "
-        "is gone, median ms (min–max). \"before\" stopped one service after the other in reverse start order; "
-        "\"now\" stops along the `after` graph: unrelated services together, a chain from its end "
-        f"(`python3 bench/stop.py --before PATH`, {arguments.runs} runs each; before: `{os.path.basename(arguments.before)}`, "
-        f"now: `{shown(FTINIT)}`). The 200 ms is each service's own TERM handler (`sleep 0.2` in a shell trap).",
-        "",
-        "| services | runs | before ms | now ms | speed-up |",
-        "|---|---|---|---|---|",
-        *rows,
-        END,
-    ])
-    write_section(arguments.output, BEGIN, END, section)
-    print(f"written: {os.path.relpath(arguments.output, ROOT)}")
+    intro = (f"ftinit as PID 1 of its own PID namespace with {SERVICES} services; SIGTERM to PID 1 until the namespace "
+             "is gone, median ms (min–max). \"before\" stopped one service after the other in reverse start order; "
+             "\"now\" stops along the `after` graph: unrelated services together, a chain from its end "
+             f"(`python3 bench/stop.py --before PATH`, {arguments.runs} runs each; before: `{os.path.basename(arguments.before)}`, "
+             f"now: `{shown(FTINIT)}`). The 200 ms is each service's own TERM handler (`sleep 0.2` in a shell trap).")
+    write_table_section(arguments.output, BEGIN, END, "Stop along the dependency graph", intro,
+                        ["services", "runs", "before ms", "now ms", "speed-up"], rows)
 
 
 if __name__ == "__main__":
