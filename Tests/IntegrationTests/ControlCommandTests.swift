@@ -140,6 +140,27 @@ extension Integration {
             #expect(try ftinit.exitCode(timeout: .seconds(5)) == 0, "\(ftinit.report)")
         }
 
+        /// A death outside the restart while it is under way is a death like any other: the
+        /// restart gives way to the ordered stop, what it had stopped is not started again, and
+        /// ftinit exits with the dead service's code.
+        @Test func aDeathDuringARestartStopsEverythingAndNothingStartsAgain() throws {
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let ftinit = try Self.launch(scratch)
+            defer { ftinit.stop() }
+            let other = try ftinit.hostPid(of: try #require(ftinit.events("started", subject: "other").first))
+
+            let restart = try #require(Network.exchange(ftinit.socketPath, Array("restart db\n".utf8)))
+            #expect(restart.response.hasPrefix("ok restarting="), "\(restart)")
+            _ = try ftinit.requireEvent("stopping", subject: "db")  // db takes 1 s to stop
+            kill(other, SIGKILL)
+
+            #expect(try ftinit.exitCode(timeout: .seconds(5)) == 137, "\(ftinit.report)")
+            #expect(ftinit.events("started", subject: "db").count == 1 && ftinit.events("started", subject: "web").count == 1,
+                    "something was started again\(ftinit.report)")
+            #expect(ftinit.events("exited", subject: "db").first?["code"] == "0", "db did not end by its own handler\(ftinit.report)")
+        }
+
         @Test func stopIsTheSameAsSIGTERMAndAnythingAfterItIsRefused() throws {
             let scratch = try Scratch()
             defer { scratch.remove() }
