@@ -320,8 +320,7 @@ extension Integration {
                     let readOnly = container.dictionary("securityContext")["readOnlyRootFilesystem"] as? Bool == true
                     #expect(readOnly == Self.readOnlyRootPods.contains(name), "\(name): read-only root \(readOnly)")
                     if readOnly {
-                        let emptyDirs = Set(deployment.array("spec.template.spec.volumes").filter { $0["emptyDir"] != nil }.map { $0.string("name") })
-                        let scratch = Set(container.array("volumeMounts").filter { emptyDirs.contains($0.string("name")) }.map { $0.string("mountPath") })
+                        let scratch = Set(PodSecurity.mountPaths(deployment, of: "emptyDir", in: container))
                         #expect(scratch == ["/run", "/tmp"], "\(name): emptyDirs at \(scratch.sorted())")
                     }
                 }

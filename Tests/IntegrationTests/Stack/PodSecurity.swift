@@ -37,20 +37,19 @@ enum PodSecurity {
         flags += context.strings("capabilities.drop").flatMap { ["--cap-drop", $0] }
         flags += context.strings("capabilities.add").flatMap { ["--cap-add", $0] }
         if (context["allowPrivilegeEscalation"] as? Bool) == false { flags += ["--security-opt", "no-new-privileges"] }
-        let emptyDirs = Set(deployment.array("spec.template.spec.volumes").filter { $0["emptyDir"] != nil }.map { $0.string("name") })
-        for mount in container.array("volumeMounts") where emptyDirs.contains(mount.string("name")) {
+        for path in mountPaths(deployment, of: "emptyDir") {
             // Docker 20.10 gives the tmpfs the mode of the image's directory, whatever mode= says.
-            flags += emptyDirsAsVolumes ? ["-v", mount.string("mountPath")] : ["--tmpfs", mount.string("mountPath")]
+            flags += emptyDirsAsVolumes ? ["-v", path] : ["--tmpfs", path]
         }
         return flags
     }
 
-    /// Where `deployment`'s first container mounts a PersistentVolumeClaim: what a container
-    /// with a read-only root needs a volume on (the pod always has its claims).
-    static func claimPaths(_ deployment: [String: Any]) -> [String] {
-        let claims = Set(deployment.array("spec.template.spec.volumes").filter { $0["persistentVolumeClaim"] != nil }.map { $0.string("name") })
-        let container = deployment.array("spec.template.spec.containers").first ?? [:]
-        return container.array("volumeMounts").filter { claims.contains($0.string("name")) }.map { $0.string("mountPath") }
+    /// Where `container` (by default `deployment`'s first) mounts the pod's volumes of `kind`
+    /// (`emptyDir`, `persistentVolumeClaim`, ...), in the order of its volumeMounts.
+    static func mountPaths(_ deployment: [String: Any], of kind: String, in container: [String: Any]? = nil) -> [String] {
+        let names = Set(deployment.array("spec.template.spec.volumes").filter { $0[kind] != nil }.map { $0.string("name") })
+        let container = container ?? deployment.array("spec.template.spec.containers").first ?? [:]
+        return container.array("volumeMounts").filter { names.contains($0.string("name")) }.map { $0.string("mountPath") }
     }
 
     /// `dockerFlags` of `service`'s rendered Deployment.

@@ -137,7 +137,7 @@ enum Stack {
         let tag = try image(service, sourceLocation: sourceLocation)
         let deployment = try PodSecurity.deployment(service, sourceLocation: sourceLocation)
         let mounted = Set(zip(extra, extra.dropFirst()).filter { $0.0 == "-v" }.map { String($0.1.split(separator: ":").dropFirst().first ?? "") })
-        let claims = PodSecurity.claimPaths(deployment).filter { !mounted.contains($0) }.flatMap { ["-v", $0] }
+        let claims = PodSecurity.mountPaths(deployment, of: "persistentVolumeClaim").filter { !mounted.contains($0) }.flatMap { ["-v", $0] }
         let security = PodSecurity.dockerFlags(deployment, emptyDirsAsVolumes: emptyDirsAsVolumes) + claims
         return try Container.start(name, tag: tag, environment: environment.merging(["LB_IP": lbIP]) { $1 },
                                    extra: ["--network", network] + upstreamDNS + security + extra, sourceLocation: sourceLocation)
