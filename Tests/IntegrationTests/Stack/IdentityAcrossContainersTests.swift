@@ -78,7 +78,7 @@ extension Integration {
         @Test func wordpressKeepsItsCertificateSaltsAndUploadsInANewContainer() throws {
             try Stack.require("mysql")
             defer { Self.removeVolumes(prefix: "ft-test-id-wp"); Self.removeVolumes(prefix: "ft-test-id-wp-new") }
-            let environment = Stack.environment(of: "wordpress").merging(["WP_AUTH_SALT_SEED": #"s33d"wi\th'$pecials"#]) { $1 }
+            let environment = try Stack.environment(of: "wordpress").merging(["WP_AUTH_SALT_SEED": #"s33d"wi\th'$pecials"#]) { $1 }
             let upload = "/var/www/wordpress/wp-content/uploads/2026/12/photo.jpg"
             func run(volumes: [String], putUpload: Bool = false) throws -> (certificate: String, salts: String, upload: String) {
                 let wordpress = try Stack.startExtra("ft-test-id-wp", image: "wordpress", environment: environment, extra: volumes)

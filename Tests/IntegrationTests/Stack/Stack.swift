@@ -11,7 +11,8 @@ import Testing
 /// The "LB IP" is the bridge's own address on this machine: every public port is published
 /// there (docker-proxy), so clients on this machine and the containers themselves reach the
 /// services at one IP, as MetalLB's shared IP is reached from outside and from the pods (nginx
-/// proxies /phpmyadmin to LB_IP:5000; WordPress calls its own site).
+/// proxies /phpmyadmin to LB_IP:5000; WordPress calls its own site). Each container gets the
+/// environment its rendered Deployment lists, no more (`environment(of:)`).
 ///
 /// A service is started the first time a test needs it and kept for the run (the integration
 /// suites are serialized); a test that stops, kills or starts one again uses a container of
@@ -30,30 +31,18 @@ enum Stack {
         let volumes: [String: String]
         /// The services it needs running first.
         let needs: [String]
-        /// Its Secrets and ConfigMap values (LB_IP is added to every one).
-        let environment: [String: String]
     }
 
     static let services: [String: Service] = [
-        "influxdb": Service(address: "172.31.77.10", ports: [], volumes: ["ft-stack-influxdb": "/var/lib/influxdb"], needs: [],
-                            environment: pick("INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_METRICS_USER",
-                                              "INFLUXDB_METRICS_PASSWORD", "INFLUXDB_READER_USER", "INFLUXDB_READER_PASSWORD")),
-        "mysql": Service(address: "172.31.77.11", ports: [], volumes: ["ft-stack-mysql": "/var/lib/mysql"], needs: ["influxdb"],
-                         environment: pick("MYSQL_ROOT_PASSWORD", "WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD",
-                                           "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD")),
+        "influxdb": Service(address: "172.31.77.10", ports: [], volumes: ["ft-stack-influxdb": "/var/lib/influxdb"], needs: []),
+        "mysql": Service(address: "172.31.77.11", ports: [], volumes: ["ft-stack-mysql": "/var/lib/mysql"], needs: ["influxdb"]),
         "wordpress": Service(address: "172.31.77.12", ports: [5050],
                              volumes: ["ft-stack-wordpress-identity": "/etc/ssl/ft", "ft-stack-uploads": "/var/www/wordpress/wp-content/uploads"],
-                             needs: ["influxdb", "mysql"],
-                             environment: pick("WP_DB_NAME", "WP_DB_USER", "WP_DB_PASSWORD", "WP_ADMIN_USER", "WP_ADMIN_PASSWORD",
-                                               "WP_ADMIN_EMAIL", "WP_EDITOR_PASSWORD", "WP_AUTHOR_PASSWORD", "WP_SUBSCRIBER_PASSWORD",
-                                               "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD")),
-        "phpmyadmin": Service(address: "172.31.77.13", ports: [5000], volumes: ["ft-stack-phpmyadmin-identity": "/etc/ssl/ft"], needs: ["influxdb", "mysql"],
-                              environment: pick("PMA_BLOWFISH_SECRET", "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD")),
-        "nginx": Service(address: "172.31.77.14", ports: [80, 443, 22], volumes: ["ft-stack-nginx-identity": "/etc/ssl/ft"], needs: ["influxdb"],
-                         environment: pick("SSH_USER", "SSH_PASSWORD", "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD")),
+                             needs: ["influxdb", "mysql"]),
+        "phpmyadmin": Service(address: "172.31.77.13", ports: [5000], volumes: ["ft-stack-phpmyadmin-identity": "/etc/ssl/ft"], needs: ["influxdb", "mysql"]),
+        "nginx": Service(address: "172.31.77.14", ports: [80, 443, 22], volumes: ["ft-stack-nginx-identity": "/etc/ssl/ft"], needs: ["influxdb"]),
         "ftps": Service(address: "172.31.77.15", ports: [21] + Array(30000...30004), volumes: ["ft-stack-ftps-identity": "/etc/ssl/ft", "ft-stack-ftp": "/home"],
-                        needs: ["influxdb"],
-                        environment: pick("FTP_USER", "FTP_PASSWORD", "INFLUXDB_METRICS_USER", "INFLUXDB_METRICS_PASSWORD")),
+                        needs: ["influxdb"]),
     ]
 
     /// Every secret of the stack. The passwords hold quotes, `$` and backslashes: every layer
@@ -69,6 +58,7 @@ enum Stack {
         "WP_EDITOR_PASSWORD": #"Ed1tor"p\a'ss$"#,
         "WP_AUTHOR_PASSWORD": #"Auth0r'p\a"s$s"#,
         "WP_SUBSCRIBER_PASSWORD": #"Subs"cr'\iber$"#,
+        "WP_AUTH_SALT_SEED": #"sa"lt's33d$\"#,
         // 32 bytes, used as they are.
         "PMA_BLOWFISH_SECRET": #"0123456789abcdef0123456789'"\$ab"#,
         "INFLUXDB_ADMIN_USER": "admin",
@@ -85,11 +75,28 @@ enum Stack {
 
     static func secret(_ name: String) -> String { secrets[name]! }
 
-    /// The Secrets and ConfigMap values of `service`'s Deployment, `LB_IP` aside.
-    static func environment(of service: String) -> [String: String] { services[service]!.environment }
+    /// What `service`'s rendered Deployment gives its container, name by name: the Secret's
+    /// keys and the test's user names from `secrets`, the other settings from srcs/config.env
+    /// (the ConfigMap), LB_IP the stack's.
+    static func environment(of service: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: String] {
+        let container = try PodSecurity.deployment(service, sourceLocation: sourceLocation).array("spec.template.spec.containers").first ?? [:]
+        let settings = try configEnv(sourceLocation: sourceLocation)
+        var environment = ["LB_IP": lbIP]
+        for variable in container.array("env") {
+            let name = variable.string("name")
+            guard name != "LB_IP" else { continue }
+            environment[name] = try #require(secrets[name] ?? settings[name], "\(service): no value for \(name)", sourceLocation: sourceLocation)
+        }
+        return environment
+    }
 
-    private static func pick(_ names: String...) -> [String: String] {
-        Dictionary(uniqueKeysWithValues: names.map { ($0, secrets[$0]!) })
+    /// srcs/config.env: `NAME=value` lines, comments aside.
+    private static func configEnv(sourceLocation: SourceLocation) throws -> [String: String] {
+        let path = FTInitBinary.packageRoot.appendingPathComponent("srcs/config.env").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return Dictionary(text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }.map { line in
+            (String(line.prefix { $0 != "=" }), String(line.drop { $0 != "=" }.dropFirst()))
+        }, uniquingKeysWith: { _, last in last })
     }
 
     private static let started = Mutex<Set<String>>([])
@@ -118,7 +125,7 @@ enum Stack {
         for volume in spec.volumes.keys { _ = try? DockerHost.run(["volume", "rm", "-f", volume]) }
         let published = spec.ports.flatMap { ["-p", "\(lbIP):\($0):\($0)"] }
         let mounts = spec.volumes.sorted { $0.key < $1.key }.flatMap { ["-v", "\($0.key):\($0.value)"] }
-        let started = try Container.start(container.name, tag: tag, environment: spec.environment.merging(["LB_IP": lbIP]) { $1 },
+        let started = try Container.start(container.name, tag: tag, environment: try environment(of: service, sourceLocation: sourceLocation),
                                           extra: attachment(alias: service, address: spec.address) + published + mounts
                                               + PodSecurity.dockerFlags(of: service, sourceLocation: sourceLocation),
                                           sourceLocation: sourceLocation)
