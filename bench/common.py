@@ -53,8 +53,11 @@ def write_table_section(path, begin, end, title, intro, header, rows):
 def write_section(path, begin, end, section):
     """Puts `section` (which starts with `begin` and ends with `end`) in place of the one already
     between those markers in the document at `path`, or at its end."""
-    with open(path) as f:
-        text = f.read()
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
     if begin in text:
         text = text[:text.index(begin)] + section + text[text.index(end) + len(end):]
     else:

@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import FTINIT, ROOT, shown, write_table_section  # noqa: E402
+from metrics import children, wait_for  # noqa: E402
 
 SERVICES = 7
 BEGIN, END = "<!-- stop:begin (bench/stop.py) -->", "<!-- stop:end -->"
@@ -50,20 +51,18 @@ def config(work, seconds, chain):
 
 
 def stop_time(binary, path, work):
-    """One run: start, wait until every service started and 300 ms more, SIGTERM; ms to the end."""
+    """One run: start, wait until every service started and 300 ms more, SIGTERM; ms to the end
+    (a run whose services did not all start fails at its exit-code check)."""
     log_path = os.path.join(work, "ftinit.log")
     with open(log_path, "w") as log:
         launcher = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
                                      binary, "run", "--config", path],
                                     stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while open(log_path).read().count(" started ") < SERVICES:
-            if time.monotonic() > deadline or launcher.poll() is not None:
-                raise SystemExit(f"{binary}: the services did not start:\n{open(log_path).read()}")
-            time.sleep(0.05)
+        wait_for(lambda: open(log_path).read().count(" started ") == SERVICES or launcher.poll() is not None,
+                 10, f"{binary}: {SERVICES} services started")
         time.sleep(0.3)
-        pid1 = int(open(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read().split()[0])
+        pid1 = children(launcher.pid)[0]
         start = time.perf_counter()
         os.kill(pid1, signal.SIGTERM)
         launcher.wait(timeout=30)

@@ -162,11 +162,11 @@ extension ConfigLoader {
     }
 
     /// The words of `argument` as ftinit shows them (`ftinit status`, log lines): expanded as
-    /// they run, secrets hidden (`Expander.hidingSecrets`). Hiding changes no word boundary, so
-    /// there are as many as `words`; `argument` as written should that ever fail.
+    /// they run, secrets hidden (`Expander.hidingSecrets`). Values are replaced whole after the
+    /// split, so the words are those of `words`; the split that gave `words` cannot fail here,
+    /// and if it ever did, nothing of them is shown.
     private func shown(_ argument: Substring, as words: [String]) -> [String] {
-        let hidden = try? ArgvSplitter.split(String(argument), expander: expander.hidingSecrets)
-        return hidden.flatMap { $0.count == words.count ? $0 : nil } ?? [String(argument)] + words.dropFirst().map { _ in "" }
+        (try? ArgvSplitter.split(String(argument), expander: expander.hidingSecrets)) ?? words.map { _ in Expander.hidden }
     }
 
     /// `word` as a shell (and `ArgvSplitter`) reads it back: as is when plain, else in single quotes.

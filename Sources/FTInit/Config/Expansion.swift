@@ -19,9 +19,10 @@ public struct Expander: Sendable {
     /// A variable that holds a secret, by its name: the Kubernetes Secret's keys here are all
     /// `..._PASSWORD` or `..._SECRET...`; tokens, private keys and salts by the usual words.
     static func isSecret(_ name: String) -> Bool {
-        let upper = Array(name.uppercased().utf8)
-        return ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL"].contains { upper.firstIndex(ofBytes: Array($0.utf8)) != nil }
-            || name.uppercased().hasSuffix("KEY") || name.uppercased().hasSuffix("SALT")
+        let upper = name.uppercased()
+        let bytes = Array(upper.utf8)
+        return ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL"].contains { bytes.firstIndex(ofBytes: Array($0.utf8)) != nil }
+            || upper.hasSuffix("KEY") || upper.hasSuffix("SALT")
     }
 
     public enum Failure: Error, Equatable, Sendable {

@@ -77,9 +77,8 @@ public enum ControlClient {
     /// check, healthy: the line names what is not yet.
     public static func probe(socket: String, timeout: TimeSpan, ready: Bool = false) -> Int32 {
         switch fetch(socket, timeout: timeout) {
-        case .success(let report) where report.healthy && ready && !report.notReady.isEmpty:
-            let waiting = report.notReady.map { "\($0.name) \($0.condition)" }.joined(separator: ", ")
-            writeAll(STDERR_FILENO, "ftinit probe: not ready: \(waiting)\n")
+        case .success(let report) where report.healthy && ready && !report.notReady().isEmpty:
+            writeAll(STDERR_FILENO, "ftinit probe: not ready: \(StatusReport.conditions(report.notReady()))\n")
             return 1
         case .success(let report) where report.healthy:
             writeAll(STDOUT_FILENO, "ftinit probe: \(ready ? "ready" : "ok"): \(report.summary)\n")
@@ -135,12 +134,12 @@ public enum ControlClient {
                 writeAll(STDERR_FILENO, "\(name): fail: \(report.summary)\n")
                 return 1
             case .success(let report):
-                let waiting = report.programs.filter { names.contains($0.name) && !$0.isReady }
+                let waiting = report.notReady(among: names)
                 if waiting.isEmpty {
                     writeAll(STDOUT_FILENO, "\(name): ready: \(report.summary)\n")
                     return 0
                 }
-                last = waiting.map { "\($0.name) \($0.condition)" }.joined(separator: ", ")
+                last = StatusReport.conditions(waiting)
             case .failure(let error):
                 last = "\(error)"
             }

@@ -28,8 +28,16 @@ public struct StatusReport: Equatable {
     public var summary: String
     public var programs: [Program]
 
-    /// What `ftinit probe --ready` waits for, in the report's order.
-    public var notReady: [Program] { programs.filter { !$0.isReady } }
+    /// What `ftinit probe --ready` (all of it) and `ftinit restart` (what it restarted) wait
+    /// for, in the report's order.
+    public func notReady(among names: Set<String>? = nil) -> [Program] {
+        programs.filter { names?.contains($0.name) ?? true }.filter { !$0.isReady }
+    }
+
+    /// `setup running, web starting`: where each of `programs` is.
+    public static func conditions(_ programs: [Program]) -> String {
+        programs.map { "\($0.name) \($0.condition)" }.joined(separator: ", ")
+    }
 
     public var text: String {
         var lines = ["ftinit verdict=\(healthy ? "ok" : "fail") \(Log.field("summary", summary))"]

@@ -306,8 +306,9 @@ public final class Supervisor {
             Log.event(.warn, "killed", subject, "pid=\(pid)", "after=\(after)")
         case .refused:
             stoppedUncleanly = true
-            // Not from inside the stop that sent the refused signal: on the next turn of the loop.
-            loop.schedule(at: .now()) { [unowned self] in self.stopWhatIsFree() }
+            // The stop (or restart) under way goes on without it: not from inside the stop that
+            // sent the refused signal, on the next turn of the loop.
+            if stopUnderWay { loop.schedule(at: .now()) { [unowned self] in self.stopWhatIsFree() } }
         case .ended(let status):
             childEnded(child, pid: pid, status: status)
         case .schedule, .signalGroup, .stopGroup, .runCheck:
@@ -374,12 +375,8 @@ public final class Supervisor {
     /// starts them again. Their lifecycles take it from there: each end, or refused signal,
     /// calls this again.
     func stopWhatIsFree() {
-        let deadline: Instant?
-        switch phase {
-        case .stopping(let end): deadline = end
-        case .running where restart != nil: deadline = nil
-        default: return
-        }
+        guard stopUnderWay else { return }
+        let deadline: Instant? = if case .stopping(let end) = phase { end } else { nil }
         let scope = restart?.members
         let holding = Set(children.filter { scope?.contains($0.program.name) ?? true }
             .filter(\.life.holdsDependencies).map(\.program.name))
@@ -389,6 +386,15 @@ public final class Supervisor {
                   holding.isDisjoint(with: dependents[child.program.name, default: []]) else { continue }
             let timeout = deadline.map { min(child.program.stopTimeout, $0.since(.now())) } ?? child.program.stopTimeout
             child.handle(.stop(signal: child.program.stopSignal, within: timeout, at: .now()))
+        }
+    }
+
+    /// ftinit is stopping, or a restart is stopping its members.
+    private var stopUnderWay: Bool {
+        switch phase {
+        case .stopping: return true
+        case .running: return restart != nil
+        case .finished: return false
         }
     }
 
